@@ -1,0 +1,39 @@
+VENV := .venv
+PY := $(VENV)/bin/python
+DEV_ENV := DJANGO_DEBUG=true
+
+.PHONY: run test lint check venv clean
+
+$(VENV)/.installed: requirements.txt
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -r requirements.txt
+	touch $@
+
+venv: $(VENV)/.installed
+
+## The portal with demo data, Celery worker and scheduler (SQLite and a local broker by default).
+run: venv
+	$(DEV_ENV) $(PY) manage.py migrate --noinput
+	$(DEV_ENV) $(PY) manage.py seed_demo
+	$(DEV_ENV) deploy/dev/run.sh
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+## Lint, Django's checks and the whole test suite on real PostgreSQL and Redis.
+test: venv
+	deploy/dev/ensure-test-packages.sh
+	$(MAKE) lint
+	deploy/dev/with-test-services.sh $(MAKE) check pytest
+
+check:
+	DJANGO_SETTINGS_MODULE=tests.settings $(PY) manage.py check --fail-level WARNING
+	DJANGO_SETTINGS_MODULE=tests.settings $(PY) manage.py makemigrations --check --dry-run
+
+pytest:
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) .run db.sqlite3

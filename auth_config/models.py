@@ -1,0 +1,357 @@
+import hashlib
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import Q
+
+from portal import crypto
+from portal.models import CustomerOwnedModel
+
+from .addresses import normalize_address, normalize_whitelist_entry
+
+MAX_CHANNELS = 100_000
+MAX_FLOW_SPEED = 10_000
+MAX_BANDWIDTH_KBPS = 10_000_000
+MAX_WHITELIST = 100
+DEFAULT_SIP_PORT = 5060
+DEFAULT_TLS_PORT = 5061
+
+
+class Direction(models.TextChoices):
+    # Named from the customer's switch, as on the product page.
+    EGRESS = "egress", "Egress: your switch sends calls to us"
+    INGRESS = "ingress", "Ingress: your switch receives calls from us"
+
+
+class Protocol(models.TextChoices):
+    UDP = "udp", "SIP (UDP)"
+    TCP = "tcp", "SIP (TCP)"
+    TLS = "tls", "SIP (TLS)"
+    TLS_SRTP = "tls_srtp", "SIP (TLS) & SRTP"
+    SMPP = "smpp", "SMPP (not supported)"
+
+
+SUPPORTED_PROTOCOLS = [p for p in Protocol.values if p != Protocol.SMPP]
+TLS_PROTOCOLS = {Protocol.TLS, Protocol.TLS_SRTP}
+
+
+class DialPattern(models.TextChoices):
+    E164 = "e164", "E.164 (industry standard)"
+    E164_PLUS = "e164_plus", "E.164 with leading +"
+    NATIONAL = "national", "National format"
+    AS_DIALLED = "as_dialled", "As dialled"
+
+
+class Codec(models.TextChoices):
+    PCMU = "PCMU", "G.711 µ-law (PCMU)"
+    PCMA = "PCMA", "G.711 A-law (PCMA)"
+    G722 = "G722", "G.722"
+    G729 = "G729", "G.729"
+    G723 = "G723", "G.723.1"
+    G726 = "G726", "G.726"
+    GSM = "GSM", "GSM"
+    ILBC = "iLBC", "iLBC"
+    OPUS = "opus", "Opus"
+    AMR = "AMR", "AMR"
+    AMR_WB = "AMR-WB", "AMR-WB"
+    T38 = "T38", "T.38 fax"
+
+
+def validate_codec_list(value):
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise ValidationError("Restricted codecs must be a list of codec names.", code="invalid")
+    unknown = [item for item in value if item not in Codec.values]
+    if unknown:
+        raise ValidationError(
+            "Unknown codec: %(codecs)s.", code="invalid", params={"codecs": ", ".join(unknown)}
+        )
+
+
+digits_prefix = RegexValidator(
+    r"^[0-9#*+]*$", "Use only digits and the characters # * +.", code="invalid"
+)
+sip_user_part = RegexValidator(
+    # RFC 3261 user = unreserved / escaped / user-unreserved; no '@' or ':' or spaces.
+    r"^[A-Za-z0-9\-_.!~*'()&=+$,;?/]+$",
+    "Use letters, digits and - _ . ! ~ * ' ( ) & = + $ , ; ? / only.",
+    code="invalid",
+)
+
+
+def count_field(maximum, verbose_name, help_text):
+    return models.PositiveIntegerField(
+        verbose_name,
+        default=0,
+        validators=[MinValueValidator(0), MaxValueValidator(maximum)],
+        help_text=help_text,
+    )
+
+
+class AuthSettings(CustomerOwnedModel):
+    """Fields shared by IP-auth entries and SIP users."""
+
+    channels = count_field(MAX_CHANNELS, "channels", "Concurrent calls; 0 = unlimited.")
+    flow_speed = count_field(MAX_FLOW_SPEED, "flow speed", "Calls per second; 0 = unlimited.")
+    bandwidth = count_field(MAX_BANDWIDTH_KBPS, "bandwidth", "kbit/s; 0 = unlimited.")
+    protocol = models.CharField(max_length=10, choices=Protocol.choices, default=Protocol.UDP)
+    dial_pattern = models.CharField(
+        max_length=16, choices=DialPattern.choices, default=DialPattern.E164
+    )
+    restricted_codecs = models.JSONField(
+        default=list,
+        blank=True,
+        validators=[validate_codec_list],
+        help_text="Every codec is allowed unless it is restricted here.",
+    )
+    enabled = models.BooleanField(default=True)
+
+    class Meta:
+        abstract = True
+
+    def clean_fields(self, exclude=None):
+        errors = {}
+        try:
+            super().clean_fields(exclude=exclude)
+        except ValidationError as exc:
+            errors = exc.message_dict
+        if self.protocol == Protocol.SMPP:
+            errors.setdefault("protocol", []).append(
+                "SMPP (for SMS) is not supported yet; choose a SIP protocol."
+            )
+        if errors:
+            raise ValidationError(errors)
+        self.restricted_codecs = sorted(set(self.restricted_codecs), key=Codec.values.index)
+
+
+class IpAuthEntry(AuthSettings):
+    # Fields the product page tells customers not to use: staff edit them, customers see them.
+    STAFF_ONLY_FIELDS = ("cli_prefix", "tech_prefix", "strip_digits", "bandwidth", "force_from")
+
+    host = models.CharField(
+        "IP or hostname",
+        max_length=253,
+        help_text="IPv4, IPv6, a CIDR range (egress only) or a hostname.",
+    )
+    direction = models.CharField(
+        "switch direction", max_length=8, choices=Direction.choices, default=Direction.EGRESS
+    )
+    manufacturer = models.CharField(max_length=100, blank=True)
+    version = models.CharField(max_length=100, blank=True)
+    port = models.PositiveIntegerField(
+        default=DEFAULT_SIP_PORT,
+        validators=[MinValueValidator(1), MaxValueValidator(65535)],
+    )
+    cli_prefix = models.CharField(
+        "CLI prefix", max_length=16, blank=True, validators=[digits_prefix]
+    )
+    tech_prefix = models.CharField(
+        "tech prefix", max_length=16, blank=True, validators=[digits_prefix]
+    )
+    strip_digits = models.PositiveSmallIntegerField(default=0, validators=[MaxValueValidator(32)])
+    force_from = models.CharField("force from", max_length=128, blank=True)
+    uac_username = models.CharField(
+        "UAC username",
+        max_length=64,
+        blank=True,
+        help_text="Only for ingress: the username our switch presents to yours.",
+    )
+    uac_password_encrypted = models.TextField("UAC password", blank=True, editable=False)
+
+    class Meta:
+        ordering = ["host", "port", "id"]
+        verbose_name = "IP-auth entry"
+        verbose_name_plural = "IP-auth entries"
+        constraints = [
+            # The switch matches inbound calls on address, port and tech prefix only: two
+            # owners of one combination could not be told apart.
+            models.UniqueConstraint(
+                fields=["host", "port", "tech_prefix"],
+                condition=Q(direction="egress"),
+                name="ipauth_unique_egress_address",
+            ),
+            models.UniqueConstraint(
+                fields=["customer", "host", "port", "tech_prefix"],
+                condition=Q(direction="ingress"),
+                name="ipauth_unique_ingress_per_customer",
+            ),
+            models.CheckConstraint(
+                condition=Q(port__gte=1) & Q(port__lte=65535), name="ipauth_port_range"
+            ),
+            models.CheckConstraint(condition=~Q(protocol="smpp"), name="ipauth_protocol_supported"),
+        ]
+        indexes = [models.Index(fields=["customer", "host"], name="ipauth_customer_host")]
+
+    def __str__(self):
+        return f"{self.host}:{self.port} ({self.direction})"
+
+    @property
+    def is_range(self):
+        return "/" in self.host
+
+    @property
+    def uac_password_is_set(self):
+        return bool(self.uac_password_encrypted)
+
+    def set_uac_password(self, password):
+        self.uac_password_encrypted = crypto.encrypt(password) if password else ""
+
+    def get_uac_password(self):
+        return crypto.decrypt(self.uac_password_encrypted) if self.uac_password_encrypted else ""
+
+    def clean_fields(self, exclude=None):
+        errors = {}
+        try:
+            self.host = normalize_address(
+                self.host or "", allow_cidr=self.direction != Direction.INGRESS
+            )
+        except ValidationError as exc:
+            errors["host"] = exc.messages
+        if isinstance(self.uac_username, str):
+            self.uac_username = self.uac_username.strip()
+        try:
+            super().clean_fields(exclude=exclude)
+        except ValidationError as exc:
+            for field, messages in exc.message_dict.items():
+                errors.setdefault(field, []).extend(messages)
+        if errors:
+            raise ValidationError(errors)
+
+    def clean(self):
+        errors = {}
+        if self.direction == Direction.EGRESS and (
+            self.uac_username or self.uac_password_encrypted
+        ):
+            errors["uac_username"] = (
+                "Username and password are only used for ingress entries, where our switch "
+                "sends calls to yours; clear them or change the direction."
+            )
+        if self.protocol in TLS_PROTOCOLS and self.port == DEFAULT_SIP_PORT:
+            errors["port"] = (
+                f"Port {DEFAULT_SIP_PORT} is for unencrypted SIP; TLS normally uses "
+                f"{DEFAULT_TLS_PORT}. Leave the port empty for the default."
+            )
+        if (
+            self.direction == Direction.INGRESS
+            and self.uac_password_encrypted
+            and not self.uac_username
+        ):
+            errors["uac_username"] = "Enter the username that goes with the password."
+        if errors:
+            raise ValidationError(errors)
+
+    def validate_constraints(self, exclude=None):
+        # Uniqueness is checked here, with messages that never reveal another customer.
+        clash = IpAuthEntry.objects.filter(
+            host=self.host, port=self.port, tech_prefix=self.tech_prefix, direction=self.direction
+        ).exclude(pk=self.pk)
+        if self.direction == Direction.INGRESS:
+            clash = clash.filter(customer_id=self.customer_id)
+        owner = clash.values_list("customer_id", flat=True).first()
+        if owner is not None:
+            if owner == self.customer_id:
+                message = (
+                    f"You already have an {self.direction} entry for {self.host} "
+                    f"port {self.port}"
+                    + (f" with tech prefix {self.tech_prefix}" if self.tech_prefix else "")
+                    + "."
+                )
+            else:
+                message = (
+                    f"{self.host} port {self.port} is already registered to another account, so "
+                    "the switch could not tell your calls apart. Contact support if this is "
+                    "your switch."
+                )
+            raise ValidationError({"host": message}, code="unique")
+        super().validate_constraints(exclude=exclude)
+
+
+def ha1(username, realm, password, algorithm="md5"):
+    return hashlib.new(algorithm, f"{username}:{realm}:{password}".encode()).hexdigest()
+
+
+class SipUser(AuthSettings):
+    STAFF_ONLY_FIELDS = ("channels", "flow_speed", "bandwidth")
+
+    username = models.CharField(
+        max_length=64,
+        validators=[sip_user_part],
+        help_text="Must match the username configured on your UAC.",
+    )
+    realm = models.CharField(max_length=128, editable=False)
+    # Only the digests the switch needs are stored, never the password (RFC 2617, RFC 8760).
+    ha1 = models.CharField("password", max_length=32, editable=False)
+    ha1_sha256 = models.CharField(max_length=64, editable=False)
+    ha1b = models.CharField(max_length=32, editable=False)
+    password_changed_at = models.DateTimeField(null=True, editable=False)
+    whitelist = models.JSONField(
+        "IP whitelist",
+        default=list,
+        blank=True,
+        help_text="Addresses or CIDR ranges allowed to use this account; empty means any IP.",
+    )
+
+    class Meta:
+        ordering = ["username", "id"]
+        verbose_name = "SIP user"
+        constraints = [
+            models.UniqueConstraint(fields=["realm", "username"], name="sipuser_unique_per_realm"),
+            models.CheckConstraint(
+                condition=~Q(protocol="smpp"), name="sipuser_protocol_supported"
+            ),
+        ]
+        indexes = [models.Index(fields=["customer", "username"], name="sipuser_customer_username")]
+
+    def __str__(self):
+        return f"{self.username}@{self.realm}"
+
+    @property
+    def has_password(self):
+        return bool(self.ha1)
+
+    def set_password(self, password):
+        self.ha1 = ha1(self.username, self.realm, password)
+        self.ha1_sha256 = ha1(self.username, self.realm, password, "sha256")
+        self.ha1b = ha1(f"{self.username}@{self.realm}", self.realm, password)
+
+    def clean_fields(self, exclude=None):
+        errors = {}
+        if isinstance(self.username, str):
+            self.username = self.username.strip()
+        if not isinstance(self.whitelist, list):
+            errors["whitelist"] = ["The whitelist must be a list of addresses or CIDR ranges."]
+        else:
+            normalised, problems = [], []
+            for item in self.whitelist:
+                try:
+                    entry = normalize_whitelist_entry(item)
+                except ValidationError as exc:
+                    problems.extend(exc.messages)
+                    continue
+                if entry not in normalised:
+                    normalised.append(entry)
+            if len(normalised) > MAX_WHITELIST:
+                problems.append(f"At most {MAX_WHITELIST} whitelist entries are allowed.")
+            if problems:
+                errors["whitelist"] = problems
+            else:
+                self.whitelist = normalised
+        try:
+            super().clean_fields(exclude=exclude)
+        except ValidationError as exc:
+            for field, messages in exc.message_dict.items():
+                errors.setdefault(field, []).extend(messages)
+        if errors:
+            raise ValidationError(errors)
+
+    def validate_constraints(self, exclude=None):
+        if (
+            SipUser.objects.filter(realm=self.realm, username__iexact=self.username)
+            .exclude(pk=self.pk)
+            .exists()
+        ):
+            raise ValidationError(
+                {"username": f"The username “{self.username}” is already taken; choose another."},
+                code="unique",
+            )
+        super().validate_constraints(exclude=exclude)

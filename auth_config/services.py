@@ -1,0 +1,208 @@
+"""Every write to IP-auth entries and SIP users goes through here.
+
+Views, API views, admin actions and commands call these functions; each validates in full
+(model `clean()` plus constraints), saves atomically, writes the audit trail under the
+caller's name and asks for a switch sync once the change has committed.
+"""
+
+import secrets
+
+from django.contrib.auth import password_validation
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from portal.audit import acting_as
+
+from .models import (
+    DEFAULT_SIP_PORT,
+    DEFAULT_TLS_PORT,
+    TLS_PROTOCOLS,
+    IpAuthEntry,
+    SipUser,
+)
+
+SIP_PASSWORD_MIN = 12
+SIP_PASSWORD_MAX = 128
+_sip_password_validators = [
+    password_validation.MinimumLengthValidator(SIP_PASSWORD_MIN),
+    password_validation.CommonPasswordValidator(),
+    password_validation.NumericPasswordValidator(),
+]
+
+_switch_sync_hooks = []
+
+
+def on_switch_data_changed(callback):
+    """Register a callable run after a commit that changed what a switch enforces."""
+    _switch_sync_hooks.append(callback)
+    return callback
+
+
+def _after_commit_sync():
+    for hook in _switch_sync_hooks:
+        transaction.on_commit(hook)
+
+
+def _check_staff_only(instance, fields, user):
+    if user.is_staff:
+        return
+    refused = {
+        name: "Only operator staff can change this field; please contact support."
+        for name in instance.STAFF_ONLY_FIELDS
+        if name in fields and fields[name] != getattr(instance, name)
+    }
+    if refused:
+        raise ValidationError(refused)
+
+
+def _customer_for(user, customer):
+    """Customers act for their own customer; staff must say which one."""
+    if not user.is_staff:
+        return user.customer
+    if customer is None:
+        raise ValidationError({"customer": "Choose the customer this entry belongs to."})
+    return customer
+
+
+def _save(instance):
+    instance.full_clean()
+    try:
+        with transaction.atomic():
+            instance.save()
+    except IntegrityError as exc:
+        # Another request won the race past full_clean(); report it as validation failure.
+        raise ValidationError(
+            {"__all__": "This entry clashes with one saved a moment ago; reload and try again."}
+        ) from exc
+
+
+def _apply_ip_fields(entry, fields):
+    fields = dict(fields)
+    password = fields.pop("uac_password", None)
+    port_given = fields.get("port") not in (None, "")
+    if not port_given:
+        fields.pop("port", None)
+    for name, value in fields.items():
+        setattr(entry, name, value)
+    if not port_given and (entry.pk is None or "protocol" in fields):
+        entry.port = DEFAULT_TLS_PORT if entry.protocol in TLS_PROTOCOLS else DEFAULT_SIP_PORT
+    if password is not None:
+        entry.set_uac_password(password)
+
+
+def validate_sip_password(password, sip_user=None):
+    if not isinstance(password, str):
+        raise ValidationError({"password": "Enter the password as text."})
+    errors = []
+    if len(password) > SIP_PASSWORD_MAX:
+        errors.append(f"The password may be at most {SIP_PASSWORD_MAX} characters long.")
+    try:
+        password_validation.validate_password(
+            password, sip_user, password_validators=_sip_password_validators
+        )
+    except ValidationError as exc:
+        errors.extend(exc.messages)
+    if errors:
+        raise ValidationError({"password": errors})
+
+
+def generate_sip_password():
+    return secrets.token_urlsafe(18)
+
+
+def create_ip_auth_entries(*, user, hosts, fields, customer=None):
+    """Create one entry per host, all or none. Errors name the host they concern."""
+    customer = _customer_for(user, customer)
+    if not hosts:
+        raise ValidationError({"host": "Enter at least one IP address or hostname."})
+    probe = IpAuthEntry(customer=customer)
+    _check_staff_only(probe, fields, user)
+    created = []
+    with acting_as(user), transaction.atomic():
+        for host in hosts:
+            entry = IpAuthEntry(customer=customer)
+            _apply_ip_fields(entry, {**fields, "host": host})
+            _save(entry)
+            created.append(entry)
+        _after_commit_sync()
+    return created
+
+
+def update_ip_auth_entry(*, user, entry, fields):
+    _check_staff_only(entry, fields, user)
+    with acting_as(user), transaction.atomic():
+        entry = IpAuthEntry.objects.select_for_update().get(pk=entry.pk)
+        _apply_ip_fields(entry, fields)
+        _save(entry)
+        _after_commit_sync()
+    return entry
+
+
+def delete_ip_auth_entries(*, user, entries):
+    """Delete the given entries (already scoped to the caller); returns how many."""
+    with acting_as(user), transaction.atomic():
+        doomed = list(entries.select_for_update())
+        for entry in doomed:
+            entry.delete()  # one by one, so each deletion has its audit entry
+        _after_commit_sync()
+    return len(doomed)
+
+
+def create_sip_user(*, user, fields, password=None, customer=None):
+    """Create a SIP user. Without a password one is generated; returns (sip_user, generated)."""
+    customer = _customer_for(user, customer)
+    sip_user = SipUser(customer=customer, realm=customer.sip_realm)
+    _check_staff_only(sip_user, fields, user)
+    for name, value in fields.items():
+        setattr(sip_user, name, value)
+    generated = None
+    if password in (None, ""):
+        password = generated = generate_sip_password()
+    validate_sip_password(password, sip_user)
+    sip_user.set_password(password)
+    sip_user.password_changed_at = timezone.now()
+    with acting_as(user), transaction.atomic():
+        _save(sip_user)
+        _after_commit_sync()
+    return sip_user, generated
+
+
+def update_sip_user(*, user, sip_user, fields):
+    _check_staff_only(sip_user, fields, user)
+    if "username" in fields and fields["username"] != sip_user.username:
+        # The digests cover the username, so the old ones would no longer authenticate.
+        raise ValidationError(
+            {"username": "The username cannot be changed; create a new SIP user instead."}
+        )
+    with acting_as(user), transaction.atomic():
+        sip_user = SipUser.objects.select_for_update().get(pk=sip_user.pk)
+        for name, value in fields.items():
+            setattr(sip_user, name, value)
+        _save(sip_user)
+        _after_commit_sync()
+    return sip_user
+
+
+def set_sip_user_password(*, user, sip_user, password=None):
+    """Set the given password, or generate one; returns the generated password or None."""
+    generated = None
+    if password in (None, ""):
+        password = generated = generate_sip_password()
+    validate_sip_password(password, sip_user)
+    with acting_as(user), transaction.atomic():
+        sip_user = SipUser.objects.select_for_update().get(pk=sip_user.pk)
+        sip_user.set_password(password)
+        sip_user.password_changed_at = timezone.now()
+        _save(sip_user)
+        _after_commit_sync()
+    return generated
+
+
+def delete_sip_users(*, user, sip_users):
+    with acting_as(user), transaction.atomic():
+        doomed = list(sip_users.select_for_update())
+        for sip_user in doomed:
+            sip_user.delete()
+        _after_commit_sync()
+    return len(doomed)

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class FirewallConfig(AppConfig):
+    name = "firewall"
+    verbose_name = "Firewall"

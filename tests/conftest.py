@@ -1,0 +1,39 @@
+import pytest
+
+from tests.factories import (
+    CustomerFactory,
+    IpAuthEntryFactory,
+    SipUserFactory,
+    StaffFactory,
+    UserFactory,
+)
+
+
+@pytest.fixture
+def customer(db):
+    return CustomerFactory()
+
+
+@pytest.fixture
+def customer_user(customer):
+    return UserFactory(customer=customer)
+
+
+@pytest.fixture
+def other_customer_user(db):
+    return UserFactory()
+
+
+@pytest.fixture
+def staff_user(db):
+    return StaffFactory()
+
+
+@pytest.fixture
+def ip_entry(customer):
+    return IpAuthEntryFactory(customer=customer)
+
+
+@pytest.fixture
+def sip_user(customer):
+    return SipUserFactory(customer=customer)
