@@ -1,0 +1,1 @@
+// Portal behaviour: written for this project; loaded from a file so no inline script is needed.
