@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
@@ -17,12 +18,39 @@ class SwitchNode(models.Model):
     last_error = models.TextField(blank=True, editable=False)
     # Set when IP-auth data changed since the node last reloaded its address cache.
     address_reload_pending = models.BooleanField(default=True, editable=False)
+    # Start of the current run of failed syncs; None while the node answers.
+    failing_since = models.DateTimeField(null=True, blank=True, editable=False)
+    # A lease rather than a lock held by a transaction: a sync run talks to the switch between
+    # its database steps and must not keep a transaction open meanwhile. A crashed worker's
+    # lease simply runs out.
+    sync_claim = models.CharField(max_length=32, blank=True, editable=False)
+    sync_claimed_until = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["name"]
 
     def __str__(self):
         return self.name
+
+    def clean(self):
+        if self.rpc_url and not self.rpc_url.lower().startswith(("http://", "https://")):
+            raise ValidationError(
+                {"rpc_url": "Kamailio's JSON-RPC is reached over HTTP: use an http:// URL."}
+            )
+
+
+class BanReason(models.TextChoices):
+    # The codes the reference switch writes into its ban table (see docs/firewall.md).
+    UNAUTHORISED = "unauthorised", "Called before it was authorised"
+    AUTH_FAILURES = "auth_failures", "Repeated failed SIP authentication"
+    FLOOD = "flood", "Flood of requests (temporary ban)"
+
+
+def reason_text(code):
+    try:
+        return BanReason(code).label
+    except ValueError:
+        return f"Reported by the switch as “{code}”" if code else "No reason given by the switch"
 
 
 class BlockedIpQuerySet(CustomerScopedQuerySet):
@@ -60,6 +88,14 @@ class BlockedIp(models.Model):
 
     def __str__(self):
         return f"{self.ip} on {self.node}"
+
+    @property
+    def reason_text(self):
+        return reason_text(self.reason)
+
+    @property
+    def is_open(self):
+        return self.cleared_at is None
 
 
 class UnblockState(models.TextChoices):
@@ -102,7 +138,10 @@ class UnblockRequest(models.Model):
 class SyncOutcome(models.TextChoices):
     RUNNING = "running", "Running"
     OK = "ok", "OK"
+    # The ban table was read, but some deletes or the address reload did not go through.
+    PARTIAL = "partial", "Partly done"
     FAILED = "failed", "Failed"
+    SKIPPED = "skipped", "Skipped: another run was busy with this node"
 
 
 class SyncRun(models.Model):
@@ -122,3 +161,14 @@ class SyncRun(models.Model):
 
     def __str__(self):
         return f"sync of {self.node} at {self.started_at:%Y-%m-%d %H:%M:%S} ({self.outcome})"
+
+    @property
+    def summary(self):
+        if self.outcome in (SyncOutcome.FAILED, SyncOutcome.SKIPPED, SyncOutcome.RUNNING):
+            text = f"{self.node}: {self.get_outcome_display()}"
+            return f"{text}: {self.error}" if self.error else text
+        text = (
+            f"{self.node}: {self.get_outcome_display()}: {self.seen} banned, {self.new} new, "
+            f"{self.cleared} cleared, {self.applied} unblocks applied, {self.failed} failed"
+        )
+        return f"{text} ({self.error})" if self.error else text
