@@ -1,0 +1,61 @@
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin
+from django.db.models import Count
+
+from .models import Customer, User
+
+
+@admin.register(Customer)
+class CustomerAdmin(admin.ModelAdmin):
+    list_display = ["name", "sip_realm", "active", "user_count", "created_at"]
+    list_filter = ["active"]
+    search_fields = ["name", "sip_realm"]
+    readonly_fields = ["created_at"]
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None:
+            # The SIP users' stored digests cover the realm: changing it would lock them all out.
+            return [*self.readonly_fields, "sip_realm"]
+        return self.readonly_fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(_user_count=Count("users"))
+
+    @admin.display(description="users", ordering="_user_count")
+    def user_count(self, customer):
+        return customer._user_count
+
+
+@admin.register(User)
+class PortalUserAdmin(UserAdmin):
+    list_display = ["username", "email", "customer", "is_staff", "is_active", "last_login"]
+    list_filter = ["is_staff", "is_active", "customer"]
+    list_select_related = ["customer"]
+    search_fields = ["username", "email", "first_name", "last_name", "customer__name"]
+    autocomplete_fields = ["customer"]
+    fieldsets = [
+        (None, {"fields": ["username", "password"]}),
+        (
+            "Customer",
+            {
+                "fields": ["customer"],
+                "description": "Customer users see only this customer's entries; "
+                "operator staff belong to no customer.",
+            },
+        ),
+        ("Personal info", {"fields": ["first_name", "last_name", "email"]}),
+        (
+            "Permissions",
+            {"fields": ["is_active", "is_staff", "is_superuser", "groups", "user_permissions"]},
+        ),
+        ("Important dates", {"fields": ["last_login", "date_joined"]}),
+    ]
+    add_fieldsets = [
+        (
+            None,
+            {
+                "classes": ["wide"],
+                "fields": ["username", "email", "customer", "password1", "password2"],
+            },
+        ),
+    ]
