@@ -1,2 +1,12 @@
+from django.urls import path
+
+from . import views
+
 app_name = "firewall"
-urlpatterns = []
+urlpatterns = [
+    path("", views.FirewallIndexView.as_view(), name="index"),
+    path("unblock/", views.UnblockView.as_view(), name="unblock"),
+    path("sync/", views.SyncNowView.as_view(), name="sync"),
+    path("nodes/add/", views.AddNodeView.as_view(), name="add_node"),
+    path("my-blocks/", views.CustomerBlocksView.as_view(), name="customer_blocks"),
+]
