@@ -108,6 +108,8 @@ def _release(node, token):
 
 def sync_all():
     """Sync every enabled node, one after the other; one node's trouble never stops the rest."""
+    retention = timedelta(days=_setting("SWITCH_SYNC_RUN_RETENTION_DAYS", 30))
+    SyncRun.objects.filter(started_at__lt=timezone.now() - retention).delete()
     runs = []
     for node in SwitchNode.objects.filter(enabled=True):
         try:
@@ -429,21 +431,20 @@ def request_unblock(*, user, blocked_ips):
         }
         missing = [str(pk) for pk in ids if pk not in blocks]
         if missing:
-            raise ValidationError(
-                {"blocked_ips": f"No such blocked IP: {', '.join(missing)}."}, code="not_found"
-            )
+            message = f"No such blocked IP: {', '.join(missing)}."
+            raise ValidationError({"blocked_ips": ValidationError(message, code="not_found")})
         for pk in dict.fromkeys(ids):
             block = blocks[pk]
             request = block.unblocks.filter(state__in=OPEN_UNBLOCK_STATES).first()
             if request is None and block.cleared_at is not None:
                 request = block.unblocks.first()
                 if request is None:
+                    message = (
+                        f"{block.ip} on {block.node} is no longer blocked "
+                        f"(cleared at {_hhmm(block.cleared_at)}); nothing to lift."
+                    )
                     raise ValidationError(
-                        {
-                            "blocked_ips": f"{block.ip} on {block.node} is no longer blocked "
-                            f"(cleared at {_hhmm(block.cleared_at)}); nothing to lift."
-                        },
-                        code="not_blocked",
+                        {"blocked_ips": ValidationError(message, code="not_blocked")}
                     )
             if request is None:
                 request = UnblockRequest.objects.create(blocked_ip=block, requested_by=user)
