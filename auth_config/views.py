@@ -295,7 +295,11 @@ class BulkDeleteView(AuthTabView):
             return TemplateResponse(
                 request,
                 "auth_config/confirm_delete.html",
-                {"entries": found, "noun_plural": self.noun_plural, "model": self.model},
+                {
+                    "entries": found,
+                    "noun": self.noun(len(found)),
+                    "is_sip_user": self.model is SipUser,
+                },
             )
         count = self.service(user=request.user, queryset=entries)
         messages.success(request, f"Deleted {count} {self.noun(count)}.")

@@ -1,6 +1,7 @@
 """Helpers shared by the Auth-tab view tests."""
 
 import re
+from html import unescape
 
 from django.test import Client
 
@@ -56,3 +57,10 @@ def login(user):
     client = Client()
     client.force_login(user)
     return client
+
+
+def page_text(html):
+    """A page's text as a person reads it: no tags, single spaces."""
+    if not isinstance(html, str):
+        html = html.content.decode()
+    return unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))).strip()

@@ -1,0 +1,92 @@
+"""Logging in and out, and the admin pages operators use to manage customers and users."""
+
+import pytest
+from django.urls import reverse
+
+from portal.models import Customer, User
+from tests.factories import TEST_PASSWORD, CustomerFactory
+
+from .helpers import login, page_text
+
+pytestmark = pytest.mark.django_db
+
+
+def test_login_brings_the_user_back_to_the_page_asked_for(client, customer_user, ip_entry):
+    wanted = reverse("auth_config:ip_edit", args=[ip_entry.pk])
+    to_login = client.get(wanted)
+    assert to_login.status_code == 302
+    login_page = client.get(to_login.url)
+    assert login_page.status_code == 200
+    assert 'for="id_username"' in login_page.content.decode()
+    response = client.post(
+        to_login.url,
+        {"username": customer_user.username, "password": TEST_PASSWORD, "next": wanted},
+    )
+    assert response.status_code == 302 and response.url == wanted
+
+
+def test_wrong_password_says_so_without_a_500(client, customer_user):
+    response = client.post(
+        reverse("login"), {"username": customer_user.username, "password": "wrong-password"}
+    )
+    assert response.status_code == 200
+    assert "correct username and password" in page_text(response)
+
+
+def test_logout_is_a_post(customer_client):
+    page = customer_client.get(reverse("auth_config:index")).content.decode()
+    assert f'<form method="post" action="{reverse("logout")}"' in page
+    customer_client.post(reverse("logout"))
+    assert customer_client.get(reverse("auth_config:index")).status_code == 302
+
+
+def test_unknown_page_is_a_friendly_404(customer_client):
+    response = customer_client.get("/auth/ip/999999/")
+    assert response.status_code == 404
+
+
+@pytest.fixture
+def operator(staff_user):
+    staff_user.is_superuser = True
+    staff_user.save()
+    return login(staff_user)
+
+
+def test_operator_creates_a_customer_and_links_a_user_to_it(operator):
+    response = operator.post(
+        reverse("admin:portal_customer_add"),
+        {"name": "New Carrier", "sip_realm": "sip.new.example", "active": "on"},
+    )
+    assert response.status_code == 302
+    user = User.objects.create_user("newbie", password="a-long-login-password")
+    customer = Customer.objects.get(name="New Carrier")
+    page = operator.get(reverse("admin:portal_user_change", args=[user.pk])).content.decode()
+    assert 'name="customer"' in page
+    users = page_text(operator.get(reverse("admin:portal_user_changelist")))
+    assert "newbie" in users
+    assert customer.sip_realm == "sip.new.example"
+
+
+def test_realm_cannot_change_once_sip_users_may_depend_on_it(operator):
+    customer = CustomerFactory()
+    page = operator.get(reverse("admin:portal_customer_change", args=[customer.pk]))
+    assert 'name="sip_realm"' not in page.content.decode()
+
+
+def test_admin_lists_entries_without_secret_columns(operator, ip_entry, sip_user):
+    ip_page = operator.get(reverse("admin:auth_config_ipauthentry_changelist")).content.decode()
+    sip_page = operator.get(reverse("admin:auth_config_sipuser_changelist")).content.decode()
+    assert ip_entry.host in ip_page and sip_user.username in sip_page
+    assert sip_user.ha1 not in sip_page and sip_user.ha1b not in sip_page
+    detail = operator.get(reverse("admin:auth_config_sipuser_change", args=[sip_user.pk]))
+    assert sip_user.ha1 not in detail.content.decode()
+
+
+def test_admin_disables_entries_through_the_services(operator, ip_entry):
+    response = operator.post(
+        reverse("admin:auth_config_ipauthentry_changelist"),
+        {"action": "disable", "_selected_action": [ip_entry.pk]},
+    )
+    assert response.status_code == 302
+    ip_entry.refresh_from_db()
+    assert ip_entry.enabled is False
