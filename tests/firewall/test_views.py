@@ -270,3 +270,9 @@ def test_customer_blocks_page_needs_login_and_sends_staff_to_the_firewall(client
     url = reverse("firewall:customer_blocks")
     assert client.get(url).url == f"{reverse('login')}?next={quote(url)}"
     assert login(staff_user).get(url).url == reverse("firewall:index")
+
+
+def test_firewall_link_in_the_main_navigation_for_staff_only(staff_user, customer_user):
+    link = f'href="{reverse("firewall:index")}"'
+    assert link in login(staff_user).get(reverse("auth_config:index")).content.decode()
+    assert link not in login(customer_user).get(reverse("auth_config:index")).content.decode()
