@@ -425,3 +425,17 @@ def test_register_node_validates(db):
     with pytest.raises(ValidationError) as excinfo:
         services.register_node("", "not a url")
     assert set(excinfo.value.message_dict) == {"name", "rpc_url"}
+
+
+def test_old_sync_runs_are_pruned(switch, node, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    settings.SWITCH_SYNC_RUN_RETENTION_DAYS = 7
+    old = SyncRun.objects.create(node=node, outcome=SyncOutcome.OK)
+    recent = SyncRun.objects.create(node=node, outcome=SyncOutcome.OK)
+    SyncRun.objects.filter(pk=old.pk).update(started_at=timezone.now() - timedelta(days=8))
+    SyncRun.objects.filter(pk=recent.pk).update(started_at=timezone.now() - timedelta(days=6))
+    [run] = services.sync_all()
+    assert set(SyncRun.objects.values_list("pk", flat=True)) == {recent.pk, run.pk}
