@@ -86,8 +86,11 @@ class Fieldset:
     def __init__(self, form, slug, title, names):
         self.slug = slug
         self.title = title
-        self.fields = [form[name] for name in names if name in form.fields]
-        self.has_errors = any(field.errors for field in self.fields)
+        present = [form[name] for name in names if name in form.fields]
+        self.fields = [field for field in present if field.name not in form.locked_fields]
+        # Shown together, read-only, with one "contact support" note.
+        self.locked = [field for field in present if field.name in form.locked_fields]
+        self.has_errors = any(field.errors for field in present)
 
 
 class EntryForm(forms.Form):
