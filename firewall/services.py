@@ -593,11 +593,28 @@ def open_blocks_by_host(customer_id, hosts):
     One query. A host may be an IP (exact match) or a CIDR range (blocks inside it). A block
     not yet matched to any customer is included when its IP is exactly one of the hosts: that
     is the address a customer has just added after it was blocked. Each block carries
-    `open_unblock_state` (None without an open request).
+    `open_unblock_state` (None without an open request). Hostnames match nothing.
     """
-    hosts = list(dict.fromkeys(hosts))
+    return open_blocks_by_customer_host({customer_id: hosts}).get(customer_id, {})
+
+
+def open_blocks_for_entries(entries):
+    """{entry id: [open BlockedIp, ...]} for IP-auth entries of any customers, in one query."""
+    entries = list(entries)
+    wanted = {}
+    for entry in entries:
+        wanted.setdefault(entry.customer_id, []).append(entry.host)
+    found = open_blocks_by_customer_host(wanted)
+    return {
+        entry.pk: found[entry.customer_id][entry.host]
+        for entry in entries
+        if entry.host in found.get(entry.customer_id, {})
+    }
+
+
+def _parse_hosts(hosts):
     addresses, networks = {}, {}
-    for host in hosts:
+    for host in dict.fromkeys(hosts):
         try:
             addresses[host] = ipaddress.ip_address(host)
             continue
@@ -608,11 +625,25 @@ def open_blocks_by_host(customer_id, hosts):
                 networks[host] = ipaddress.ip_network(host, strict=False)
             except ValueError:
                 pass
-    if not addresses and not networks:
+    return addresses, networks
+
+
+def open_blocks_by_customer_host(hosts_by_customer):
+    """{customer id: {host: [BlockedIp, ...]}} for {customer id: hosts}; one query in all."""
+    parsed = {cid: _parse_hosts(hosts) for cid, hosts in hosts_by_customer.items()}
+    scope = Q(pk__in=[])
+    all_exact = set()
+    for customer_id, (addresses, networks) in parsed.items():
+        exact = {str(address) for address in addresses.values()}
+        all_exact |= exact
+        if networks:
+            scope |= Q(customer_id=customer_id)
+        elif exact:
+            scope |= Q(customer_id=customer_id, ip__in=sorted(exact))
+    if all_exact:
+        scope |= Q(customer__isnull=True, ip__in=sorted(all_exact))
+    if not all_exact and not any(networks for _, networks in parsed.values()):
         return {}
-    exact_ips = [str(address) for address in addresses.values()]
-    scope = Q(customer_id=customer_id) & (Q(ip__in=exact_ips) if not networks else Q())
-    scope |= Q(customer__isnull=True, ip__in=exact_ips)
     open_request = UnblockRequest.objects.filter(
         blocked_ip=OuterRef("pk"), state__in=OPEN_UNBLOCK_STATES
     ).values("state")[:1]
@@ -626,14 +657,18 @@ def open_blocks_by_host(customer_id, hosts):
     found = {}
     for block in blocks:
         address = ipaddress.ip_address(block.ip)
-        for host, wanted in addresses.items():
-            if address == wanted:
-                found.setdefault(host, []).append(block)
-        if block.customer_id == customer_id:
-            for host, network in networks.items():
-                if address.version == network.version and address in network:
-                    found.setdefault(host, []).append(block)
-    return found
+        for customer_id, (addresses, networks) in parsed.items():
+            if block.customer_id not in (None, customer_id):
+                continue
+            hosts = found.setdefault(customer_id, {})
+            for host, wanted in addresses.items():
+                if address == wanted:
+                    hosts.setdefault(host, []).append(block)
+            if block.customer_id == customer_id:
+                for host, network in networks.items():
+                    if address.version == network.version and address in network:
+                        hosts.setdefault(host, []).append(block)
+    return {cid: hosts for cid, hosts in found.items() if hosts}
 
 
 def block_notices(customer_id, hosts):
