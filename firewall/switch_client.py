@@ -12,6 +12,7 @@ is one POST. Errors are split in two so callers can decide what to retry:
 import ipaddress
 import itertools
 import logging
+import re
 
 import requests
 
@@ -49,6 +50,9 @@ class SwitchClient:
         self.rpc_url = rpc_url
         self.timeout = timeout
         self._session = requests.Session()
+        # Switches are reached directly on a private network; an HTTP proxy from the
+        # environment would only get in the way (or see the commands).
+        self._session.trust_env = False
 
     def __repr__(self):
         return f"SwitchClient({self.rpc_url!r})"
@@ -161,4 +165,8 @@ def _error_details(error, response):
 
 def _short(exc):
     text = str(exc)
+    # requests wraps the socket error several layers deep; the OS's words are what help.
+    cause = re.search(r"\[Errno -?\d+\] ([^'\")\]]+)", text)
+    if cause:
+        return cause.group(1).strip().lower()
     return text if len(text) <= 200 else text[:197] + "..."

@@ -167,5 +167,5 @@ def test_nothing_listening_is_unreachable():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    with pytest.raises(SwitchUnreachable, match="cannot connect"):
+    with pytest.raises(SwitchUnreachable, match=r"cannot connect \(connection refused\)"):
         SwitchClient(f"http://127.0.0.1:{port}/RPC", timeout=1.0).dump_bans()
