@@ -214,6 +214,10 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": "/api/v1/",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "portal.api.schema.blank_alternatives_use_any_of",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "DirectionEnum": "auth_config.models.Direction",
         "DialPatternEnum": "auth_config.models.DialPattern",

@@ -16,6 +16,7 @@ from auth_config.models import (
 from portal.api.serializers import StrictSerializerMixin
 from portal.models import Customer
 
+STAFF_ONLY_HELP = "Operator staff only; please contact support to change it."
 PROTOCOL_HELP = (
     "udp, tcp, tls or tls_srtp. smpp (SMS) is not supported and is refused with a "
     "message saying so."
@@ -140,10 +141,7 @@ class IpAuthEntrySerializer(StaffCustomerMixin, StrictSerializerMixin, serialize
                     "(matched by IP authentication); ingress = your switch receives calls from us."
                 )
             },
-            **{
-                name: {"help_text": "Operator staff only; please contact support to change it."}
-                for name in IpAuthEntry.STAFF_ONLY_FIELDS
-            },
+            **{name: {"help_text": STAFF_ONLY_HELP} for name in IpAuthEntry.STAFF_ONLY_FIELDS},
         }
 
 
@@ -196,10 +194,7 @@ class SipUserSerializer(StaffCustomerMixin, StrictSerializerMixin, serializers.M
             "username": {
                 "help_text": "Must match your UAC's configuration; cannot change after creation."
             },
-            **{
-                name: {"help_text": "Operator staff only; please contact support to change it."}
-                for name in SipUser.STAFF_ONLY_FIELDS
-            },
+            **{name: {"help_text": STAFF_ONLY_HELP} for name in SipUser.STAFF_ONLY_FIELDS},
         }
 
 

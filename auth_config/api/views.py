@@ -1,7 +1,12 @@
 """IP-auth entries and SIP users over the API: parse, scope, call the service, present."""
 
 from django.db import transaction
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -36,7 +41,27 @@ class AuthObjectViewSet(
 
 @extend_schema_view(
     list=extend_schema(summary="List your IP-auth entries"),
-    create=extend_schema(summary="Add an IP-auth entry (one host per entry)"),
+    create=extend_schema(
+        summary="Add an IP-auth entry (one host per entry)",
+        examples=[
+            OpenApiExample(
+                "Your switch sends calls to us",
+                value={"host": "203.0.113.10", "channels": 30, "flow_speed": 5},
+                request_only=True,
+            ),
+            OpenApiExample(
+                "Your switch receives calls from us, over TLS, with credentials",
+                value={
+                    "host": "pbx.example.com",
+                    "direction": "ingress",
+                    "protocol": "tls",
+                    "uac_username": "carrier",
+                    "uac_password": "a-long-uac-secret",
+                },
+                request_only=True,
+            ),
+        ],
+    ),
     retrieve=extend_schema(summary="Read one IP-auth entry"),
     update=extend_schema(summary="Replace an IP-auth entry's settings"),
     partial_update=extend_schema(summary="Change some of an IP-auth entry's settings"),
@@ -75,6 +100,18 @@ class IpAuthEntryViewSet(AuthObjectViewSet):
     create=extend_schema(
         summary="Add a SIP user",
         responses={201: SipUserCreatedSerializer},
+        examples=[
+            OpenApiExample(
+                "With a generated password",
+                value={"username": "office-pbx", "whitelist": ["203.0.113.0/24"]},
+                request_only=True,
+            ),
+            OpenApiExample(
+                "With your own password",
+                value={"username": "branch-7", "password": "choose-a-long-passphrase"},
+                request_only=True,
+            ),
+        ],
     ),
     retrieve=extend_schema(summary="Read one SIP user"),
     update=extend_schema(summary="Replace a SIP user's settings (and password, if given)"),

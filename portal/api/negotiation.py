@@ -1,18 +1,18 @@
-from rest_framework.negotiation import BaseContentNegotiation
+from django.http import Http404
+from rest_framework.exceptions import NotAcceptable
+from rest_framework.negotiation import DefaultContentNegotiation
 
 
-class JsonOnlyNegotiation(BaseContentNegotiation):
-    """The API speaks JSON only: answer in JSON whatever the Accept header asks for.
+class JsonOnlyNegotiation(DefaultContentNegotiation):
+    """Answer in the view's first format (JSON for the API) when the client asks for another.
 
     A 406 for `Accept: text/html` would help no integrator, and errors must reach them in the
-    one JSON shape.
+    one JSON shape. Views with several formats (the schema: YAML or JSON) still honour
+    `Accept` and `?format=`.
     """
 
-    def select_parser(self, request, parsers):
-        for parser in parsers:
-            if request.content_type.split(";")[0].strip().lower() == parser.media_type:
-                return parser
-        return None
-
     def select_renderer(self, request, renderers, format_suffix=None):
-        return renderers[0], renderers[0].media_type
+        try:
+            return super().select_renderer(request, renderers, format_suffix)
+        except (NotAcceptable, Http404):
+            return renderers[0], renderers[0].media_type

@@ -40,3 +40,28 @@ class PortalAutoSchema(AutoSchema):
                     OpenApiResponse(ErrorSerializer, description=ERROR_DESCRIPTIONS[code]), code
                 )
         return dict(sorted(responses.items()))
+
+
+BLANK_STRING = {"type": "string", "maxLength": 0}
+
+
+def blank_alternatives_use_any_of(result, generator, request, public):
+    """Postprocessing hook: a blank-allowed string with a pattern is "pattern, or blank".
+
+    drf-spectacular writes that as `oneOf`, but a pattern that matches "" makes "" match both
+    branches, and `oneOf` then rejects it; `anyOf` says what is meant.
+    """
+
+    def visit(node):
+        if isinstance(node, dict):
+            alternatives = node.get("oneOf")
+            if isinstance(alternatives, list) and BLANK_STRING in alternatives:
+                node["anyOf"] = node.pop("oneOf")
+            for value in node.values():
+                visit(value)
+        elif isinstance(node, list):
+            for value in node:
+                visit(value)
+
+    visit(result)
+    return result

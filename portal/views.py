@@ -1,0 +1,57 @@
+from django.contrib import messages
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.exceptions import ValidationError
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.decorators import method_decorator
+from django.views import View
+from django.views.decorators.cache import never_cache
+
+from .forms import ApiKeyForm
+from .models import ApiKey
+
+
+@method_decorator(never_cache, name="dispatch")
+class ApiKeysView(LoginRequiredMixin, View):
+    """The user's API keys: create one (its token is shown this once), see their use, revoke."""
+
+    template_name = "portal/api_keys.html"
+
+    def get(self, request):
+        return self.render_page(request, ApiKeyForm())
+
+    def post(self, request):
+        form = ApiKeyForm(request.POST)
+        if form.is_valid():
+            try:
+                api_key, token = ApiKey.objects.issue(
+                    user=request.user,
+                    name=form.cleaned_data["name"],
+                    read_only=form.cleaned_data["read_only"],
+                )
+            except ValidationError as exc:
+                form.add_error(None, exc)
+            else:
+                # Rendered, not redirected: the token exists only in this response.
+                return self.render_page(
+                    request, ApiKeyForm(), new_key=api_key, new_token=token, status=201
+                )
+        return self.render_page(request, form, status=400)
+
+    def render_page(self, request, form, status=200, **extra):
+        context = {
+            "form": form,
+            "api_keys": ApiKey.objects.filter(user=request.user),
+            **extra,
+        }
+        return render(request, self.template_name, context, status=status)
+
+
+@method_decorator(never_cache, name="dispatch")
+class RevokeApiKeyView(LoginRequiredMixin, View):
+    def post(self, request, pk):
+        api_key = get_object_or_404(ApiKey, pk=pk, user=request.user)
+        api_key.revoke()
+        messages.success(
+            request, f"The key “{api_key.name}” ({api_key.prefix}…) is revoked and no longer works."
+        )
+        return redirect("portal:api_keys")
