@@ -176,3 +176,9 @@ def test_command_read_only(customer_user):
 def test_command_refuses_unknown_users(db):
     with pytest.raises(CommandError, match="no user named"):
         call_command("create_api_key", "nobody", stdout=StringIO())
+
+
+def test_the_main_navigation_links_to_the_page(client, customer_user):
+    client.force_login(customer_user)
+    page = client.get(PAGE).content.decode()
+    assert '<a href="/api-keys/" aria-current="page">API keys</a>' in page
