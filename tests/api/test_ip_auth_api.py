@@ -334,3 +334,20 @@ def test_delete_leaves_an_audit_entry_naming_the_key_user(customer_api, customer
 def test_read_only_key_lists(customer_user, ip_entry):
     api = ApiClient(key_for(customer_user, read_only=True))
     assert api.get(LIST).json()["count"] == 1
+
+
+def test_staff_filter_by_customer(staff_api, customer, other_customer_user):
+    mine = new_entry(customer)
+    new_entry(other_customer_user.customer)
+    assert staff_api.get(LIST).json()["count"] == 2
+    found = staff_api.get(LIST, {"customer": customer.pk}).json()["results"]
+    assert [item["id"] for item in found] == [mine.pk]
+    for bad in ("x", "0", str(2**70)):
+        assert staff_api.get(LIST, {"customer": bad}).status_code == 400
+
+
+def test_the_customer_filter_cannot_widen_a_customers_view(customer_api, other_customer_user):
+    new_entry(other_customer_user.customer)
+    response = customer_api.get(LIST, {"customer": other_customer_user.customer_id})
+    assert response.status_code == 200
+    assert response.json()["count"] == 0
