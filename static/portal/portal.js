@@ -69,7 +69,7 @@
       all.indeterminate = ticked > 0 && ticked < boxes.length;
     }
     var count = document.querySelector('[data-selected-count="' + section + '"]');
-    if (count) count.textContent = ticked ? String(ticked) : "";
+    if (count) count.textContent = ticked ? " (" + ticked + ")" : "";
   }
 
   document.addEventListener("change", function (event) {
