@@ -75,6 +75,15 @@ def register_node(name, rpc_url):
     return node
 
 
+def set_node_enabled(node, enabled):
+    """Take a node out of the sync (its bans stay as they are) or bring it back."""
+    SwitchNode.objects.filter(pk=node.pk).update(enabled=bool(enabled))
+    node.enabled = bool(enabled)
+    if enabled:
+        transaction.on_commit(queue_sync)
+    return node
+
+
 # --- the lease -----------------------------------------------------------------------------
 
 

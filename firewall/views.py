@@ -10,7 +10,7 @@ from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Prefetch
-from django.shortcuts import redirect
+from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
@@ -180,6 +180,21 @@ class AddNodeView(FirewallView):
                 )
                 return redirect(reverse("firewall:index") + "#nodes")
         return TemplateResponse(request, self.template_name, {"form": form}, status=400)
+
+
+class NodeEnabledView(FirewallView):
+    def post(self, request, pk):
+        node = get_object_or_404(SwitchNode, pk=pk)
+        enabled = request.POST.get("enabled") == "yes"
+        services.set_node_enabled(node, enabled)
+        if enabled:
+            messages.success(request, f"{node.name} is synced again; a sync has been asked for.")
+        else:
+            messages.success(
+                request,
+                f"{node.name} is no longer synced. Its bans stay on the switch as they are.",
+            )
+        return redirect(reverse("firewall:index") + "#nodes")
 
 
 class CustomerBlocksView(FirewallView):

@@ -276,3 +276,44 @@ def test_firewall_link_in_the_main_navigation_for_staff_only(staff_user, custome
     link = f'href="{reverse("firewall:index")}"'
     assert link in login(staff_user).get(reverse("auth_config:index")).content.decode()
     assert link not in login(customer_user).get(reverse("auth_config:index")).content.decode()
+
+
+class TestNodeEnabledAccess(StaffPageContract):
+    method = "post"
+
+    def url(self):
+        node = SwitchNode.objects.get(name="sw1")
+        return reverse("firewall:node_enabled", kwargs={"pk": node.pk})
+
+    def payload(self, block):
+        return {"enabled": "no"}
+
+    @staticmethod
+    def state():
+        return list(SwitchNode.objects.values_list("pk", "enabled"))
+
+
+def test_stop_and_resume_syncing_a_node(switch, node, staff_user, broker):
+    client = login(staff_user)
+    url = reverse("firewall:node_enabled", kwargs={"pk": node.pk})
+    response = client.post(url, {"enabled": "no"}, follow=True)
+    assert "sw1 is no longer synced" in text(response)
+    assert "Sync sw1 again" in text(response)
+    assert services.sync_all() == []
+
+    response = client.post(url, {"enabled": "yes"}, follow=True)
+    assert "sw1 is synced again" in text(response)
+    assert [run.node for run in services.sync_all()] == [node]
+
+
+def test_firewall_records_are_read_only_in_the_admin(node, staff_user):
+    from portal.models import User
+
+    User.objects.filter(pk=staff_user.pk).update(is_superuser=True)
+    open_block(node, "198.51.100.7")
+    client = login(staff_user)
+    for name in ("switchnode", "blockedip", "unblockrequest", "syncrun"):
+        response = client.get(reverse(f"admin:firewall_{name}_changelist"))
+        assert response.status_code == 200, name
+    assert client.get(reverse("admin:firewall_switchnode_add")).status_code == 403
+    assert "198.51.100.7" in text(client.get(reverse("admin:firewall_blockedip_changelist")))
