@@ -152,21 +152,25 @@ class SipPhone:
             return response
         raise TimeoutError(f"no final response to {cseq_method} from the switch")
 
-    def request(self, method, number="4930123456"):
-        """An out-of-dialog request such as OPTIONS; returns the final response."""
+    def request(self, method, number="4930123456", *, to_tag=None, uri=None, route=None):
+        """A request outside a call of this phone, such as OPTIONS; returns the final response.
+
+        to_tag and route make it look like part of an existing dialog.
+        """
         call_id = secrets.token_hex(12)
-        uri = f"sip:{number}@{self.switch[0]}:{self.switch[1]}"
-        message = self._send(
-            [
-                f"{method} {uri} SIP/2.0",
-                f"Via: {self._via('z9hG4bK' + secrets.token_hex(8))}",
-                f"From: <sip:{self.user}@{self.local_ip}>;tag={secrets.token_hex(4)}",
-                f"To: <{uri}>",
-                f"Call-ID: {call_id}",
-                f"CSeq: 1 {method}",
-                "Max-Forwards: 70",
-            ]
-        )
+        to_uri = f"sip:{number}@{self.switch[0]}:{self.switch[1]}"
+        lines = [
+            f"{method} {uri or to_uri} SIP/2.0",
+            f"Via: {self._via('z9hG4bK' + secrets.token_hex(8))}",
+            f"From: <sip:{self.user}@{self.local_ip}>;tag={secrets.token_hex(4)}",
+            f"To: <{to_uri}>" + (f";tag={to_tag}" if to_tag else ""),
+            f"Call-ID: {call_id}",
+            f"CSeq: 1 {method}",
+            "Max-Forwards: 70",
+        ]
+        if route:
+            lines.append(f"Route: {route}")
+        message = self._send(lines)
         return self._transaction(message, call_id, f"1 {method}")
 
     def call(self, number="4930123456"):

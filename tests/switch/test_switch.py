@@ -48,6 +48,8 @@ def test_authorised_address_and_port_is_relayed(customer_user, start_switch, sip
 
     answered = sipp(switch, "call.xml", source_ip=ip, local_port=port, calls=2)
     assert answered.returncode == 0, answered.explain()
+    with SipPhone(ip, switch.address, port=port) as trunk:
+        assert trunk.request("OPTIONS").status == 200
 
     # The same customer address from a port it did not register: refused, but not banned.
     other_port = sipp(
@@ -60,6 +62,17 @@ def test_authorised_address_and_port_is_relayed(customer_user, start_switch, sip
     )
     assert other_port.returncode == 0, other_port.explain()
     assert switch.bans() == {}
+
+
+def test_switch_is_no_open_relay(customer_user, start_switch, core, source_ip):
+    """A request dressed as part of a dialog the switch never set up goes nowhere."""
+    switch = start_switch()
+    with SipPhone(source_ip(), switch.address) as stranger:
+        route = f"<sip:{switch.address[0]}:{switch.address[1]};lr>"
+        response = stranger.request(
+            "BYE", to_tag="a1b2c3", uri=f"sip:victim@127.0.0.1:{core.port}", route=route
+        )
+    assert (response.status, response.reason) == (481, "Call/Transaction Does Not Exist")
 
 
 def test_cidr_range_is_authorised(customer_user, start_switch, sipp, source_ip):
