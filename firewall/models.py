@@ -18,6 +18,9 @@ class SwitchNode(models.Model):
     last_error = models.TextField(blank=True, editable=False)
     # Set when IP-auth data changed since the node last reloaded its address cache.
     address_reload_pending = models.BooleanField(default=True, editable=False)
+    # When a sync run was last handed to the task queue: an unblock asked for before then is
+    # carried within moments, one asked for after a failed hand-over waits for the beat.
+    sync_queued_at = models.DateTimeField(null=True, blank=True, editable=False)
     # Start of the current run of failed syncs; None while the node answers.
     failing_since = models.DateTimeField(null=True, blank=True, editable=False)
     # A lease rather than a lock held by a transaction: a sync run talks to the switch between

@@ -14,7 +14,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import F, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -523,6 +523,10 @@ def queue_sync():
             exc,
         )
         return False
+    try:
+        SwitchNode.objects.filter(enabled=True).update(sync_queued_at=timezone.now())
+    except DatabaseError:
+        logger.exception("Could not note the queued sync")
     return True
 
 
@@ -585,8 +589,14 @@ def unblock_status(request, *, node=None, now=None, next_sync=None):
             None,
         )
     eta = next_sync
-    if state == UnblockState.PENDING and request.requested_at + QUEUED_RUN_GRACE > now:
-        eta = min(eta, request.requested_at + QUEUED_RUN_GRACE)
+    queued = node.sync_queued_at
+    if (
+        state == UnblockState.PENDING
+        and queued is not None
+        and queued >= request.requested_at
+        and queued + QUEUED_RUN_GRACE > now
+    ):
+        eta = min(eta, queued + QUEUED_RUN_GRACE)
     if state == UnblockState.RETRYING:
         return (
             state,

@@ -439,3 +439,32 @@ def test_old_sync_runs_are_pruned(switch, node, settings):
     SyncRun.objects.filter(pk=recent.pk).update(started_at=timezone.now() - timedelta(days=6))
     [run] = services.sync_all()
     assert set(SyncRun.objects.values_list("pk", flat=True)) == {recent.pk, run.pk}
+
+
+def test_effective_by_counts_on_a_queued_run_only_when_the_queue_took_it(
+    node, staff_user, broker, broker_down, django_capture_on_commit_callbacks
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    block = open_block(node, "198.51.100.7")
+    with django_capture_on_commit_callbacks(execute=True):
+        [request] = services.request_unblock(user=staff_user, blocked_ips=[block])
+    node.refresh_from_db()
+    assert node.sync_queued_at is None  # the broker was down
+    now = timezone.now()
+    next_beat = now + timedelta(minutes=13)
+    eta = services.unblock_status(request, node=node, now=now, next_sync=next_beat)[2]
+    assert eta == next_beat
+
+    SwitchNode.objects.update(sync_queued_at=request.requested_at + timedelta(seconds=1))
+    node.refresh_from_db()
+    eta = services.unblock_status(request, node=node, now=now, next_sync=next_beat)[2]
+    assert eta == node.sync_queued_at + services.QUEUED_RUN_GRACE
+
+
+def test_a_successful_queue_is_noted_on_the_nodes(node, broker):
+    assert services.queue_sync() is True
+    node.refresh_from_db()
+    assert node.sync_queued_at is not None
