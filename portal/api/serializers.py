@@ -56,6 +56,8 @@ class AuditChangeSerializer(serializers.Serializer):
 
 
 def _masked(value):
+    if value is None or value == "None":
+        return None  # no value at all: before creation, after deletion
     return value if value in (REDACTED_SET, REDACTED_EMPTY) else redact(value)
 
 
@@ -101,6 +103,11 @@ class AuditLogEntrySerializer(serializers.Serializer):
             old, new = (list(values) + [None, None])[:2]
             if field in secrets:
                 old, new = _masked(old), _masked(new)
+            # Nothing existed before a creation or after a deletion, whatever the mask wrote.
+            if entry.action == LogEntry.Action.CREATE:
+                old = None
+            elif entry.action == LogEntry.Action.DELETE:
+                new = None
             changes[names.get(field, field)] = {"old": _shown(old), "new": _shown(new)}
         return {
             "id": entry.pk,

@@ -351,3 +351,11 @@ def test_the_customer_filter_cannot_widen_a_customers_view(customer_api, other_c
     response = customer_api.get(LIST, {"customer": other_customer_user.customer_id})
     assert response.status_code == 200
     assert response.json()["count"] == 0
+
+
+def test_secrets_in_the_audit_log_show_only_whether_they_are_set(customer_api):
+    entry_id = customer_api.post(LIST, {"host": "192.0.2.41", "direction": "ingress"}).json()["id"]
+    customer_api.patch(detail(entry_id), {"uac_username": "u", "uac_password": "uac-Secret-77"})
+    update, create = customer_api.get(f"{detail(entry_id)}audit-log/").json()["results"]
+    assert create["changes"]["uac_password"]["old"] is None
+    assert update["changes"]["uac_password"] == {"old": "[not set]", "new": "[set]"}
