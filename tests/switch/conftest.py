@@ -76,6 +76,12 @@ def source_ip():
     return lambda: next(_source_ips)
 
 
+@pytest.fixture
+def udp_port():
+    """A free UDP port on the given source address, for a caller whose port must be known."""
+    return lambda ip: free_port(socket.SOCK_DGRAM, ip)
+
+
 class RpcError(Exception):
     def __init__(self, status, error):
         super().__init__(f"HTTP {status}: {error}")

@@ -48,10 +48,11 @@ def test_refused_caller_appears_as_blocked_after_a_sync(switch_and_node, sipp, s
 
 
 def test_admin_unblock_and_authorisation_let_the_next_call_through(
-    switch_and_node, sipp, source_ip, customer_user, staff_user
+    switch_and_node, sipp, source_ip, customer_user, staff_user, udp_port
 ):
     switch, node = switch_and_node
-    ip, port = source_ip(), 35200
+    ip = source_ip()
+    port = udp_port(ip)
 
     first = sipp(switch, "refused.xml", source_ip=ip, local_port=port, status=403, reason=BLOCKED)
     assert first.returncode == 0, first.explain()
@@ -90,11 +91,12 @@ def test_admin_unblock_and_authorisation_let_the_next_call_through(
 
 
 def test_customer_authorising_a_blocked_address_lifts_its_block(
-    switch_and_node, sipp, source_ip, customer_user
+    switch_and_node, sipp, source_ip, customer_user, udp_port
 ):
     """The product page's case: a new switch called before its IP was added."""
     switch, node = switch_and_node
-    ip, port = source_ip(), 35210
+    ip = source_ip()
+    port = udp_port(ip)
     refused = sipp(switch, "refused.xml", source_ip=ip, local_port=port, status=403, reason=BLOCKED)
     assert refused.returncode == 0, refused.explain()
     synced(node)

@@ -41,8 +41,11 @@ def wait_for(condition, timeout=15):
     return condition()
 
 
-def test_authorised_address_and_port_is_relayed(customer_user, start_switch, sipp, source_ip):
-    ip, port = source_ip(), 35060
+def test_authorised_address_and_port_is_relayed(
+    customer_user, start_switch, sipp, source_ip, udp_port
+):
+    ip = source_ip()
+    port = udp_port(ip)
     authorise(customer_user, ip, port)
     switch = start_switch()
 
@@ -56,7 +59,7 @@ def test_authorised_address_and_port_is_relayed(customer_user, start_switch, sip
         switch,
         "refused.xml",
         source_ip=ip,
-        local_port=port + 1,
+        local_port=udp_port(ip),
         status=403,
         reason="Source port not authorised",
     )
@@ -75,13 +78,14 @@ def test_switch_is_no_open_relay(customer_user, start_switch, core, source_ip):
     assert (response.status, response.reason) == (481, "Call/Transaction Does Not Exist")
 
 
-def test_cidr_range_is_authorised(customer_user, start_switch, sipp, source_ip):
+def test_cidr_range_is_authorised(customer_user, start_switch, sipp, source_ip, udp_port):
     ip = source_ip()
     network = ip.rsplit(".", 1)[0] + ".0/24"
-    authorise(customer_user, network, 35070)
+    port = udp_port(ip)
+    authorise(customer_user, network, port)
     switch = start_switch()
 
-    result = sipp(switch, "call.xml", source_ip=ip, local_port=35070)
+    result = sipp(switch, "call.xml", source_ip=ip, local_port=port)
     assert result.returncode == 0, result.explain()
 
 
@@ -107,12 +111,13 @@ def test_unknown_address_is_refused_and_banned(customer_user, start_switch, sipp
     assert again.returncode == 0, again.explain()
 
 
-def test_disabled_entry_is_not_authorised(customer_user, start_switch, sipp, source_ip):
+def test_disabled_entry_is_not_authorised(customer_user, start_switch, sipp, source_ip, udp_port):
     ip = source_ip()
-    authorise(customer_user, ip, 35080, enabled=False)
+    port = udp_port(ip)
+    authorise(customer_user, ip, port, enabled=False)
     switch = start_switch()
 
-    result = sipp(switch, "refused.xml", source_ip=ip, local_port=35080, status=403, reason=BLOCKED)
+    result = sipp(switch, "refused.xml", source_ip=ip, local_port=port, status=403, reason=BLOCKED)
     assert result.returncode == 0, result.explain()
     assert switch.bans() == {ip: "unauthorised"}
 
@@ -287,8 +292,9 @@ def test_channel_limit_of_a_sip_user(customer, customer_user, staff_user, start_
         phone.hang_up(third)
 
 
-def test_flow_speed_limit(customer_user, start_switch, sipp, source_ip):
-    ip, port, limit, calls = source_ip(), 35090, 3, 10
+def test_flow_speed_limit(customer_user, start_switch, sipp, source_ip, udp_port):
+    ip, limit, calls = source_ip(), 3, 10
+    port = udp_port(ip)
     authorise(customer_user, ip, port, flow_speed=limit)
     switch = start_switch()
 
@@ -308,8 +314,9 @@ def test_flow_speed_limit(customer_user, start_switch, sipp, source_ip):
     assert result.outcomes.count("refused") == calls - answered
 
 
-def test_unlimited_entry_takes_a_burst(customer_user, start_switch, sipp, source_ip):
-    ip, port = source_ip(), 35100
+def test_unlimited_entry_takes_a_burst(customer_user, start_switch, sipp, source_ip, udp_port):
+    ip = source_ip()
+    port = udp_port(ip)
     authorise(customer_user, ip, port, channels=0, flow_speed=0)
     switch = start_switch()
 
@@ -328,7 +335,7 @@ def test_unlimited_entry_takes_a_burst(customer_user, start_switch, sipp, source
 
 
 def test_restart_keeps_bans_and_never_restores_lifted_ones(
-    customer_user, staff_user, start_switch, sipp, source_ip
+    customer_user, staff_user, start_switch, sipp, source_ip, udp_port
 ):
     node = SwitchNode.objects.create(name="edge-1", rpc_url="http://127.0.0.1:1/RPC")
     now = timezone.now()
@@ -353,17 +360,19 @@ def test_restart_keeps_bans_and_never_restores_lifted_ones(
     assert result.returncode == 0, result.explain()
 
     # An address authorised after its unblock gets through after a restart.
-    authorise(customer_user, lifting, 35110)
+    port = udp_port(lifting)
+    authorise(customer_user, lifting, port)
     switch.restart()
     assert switch.bans() == {banned: "auth_failures"}
-    result = sipp(switch, "call.xml", source_ip=lifting, local_port=35110)
+    result = sipp(switch, "call.xml", source_ip=lifting, local_port=port)
     assert result.returncode == 0, result.explain()
 
 
 def test_unreachable_database_bans_nobody(
-    customer_user, start_switch, sipp, source_ip, database_relay
+    customer_user, start_switch, sipp, source_ip, database_relay, udp_port
 ):
-    trunk, port = source_ip(), 35120
+    trunk = source_ip()
+    port = udp_port(trunk)
     authorise(customer_user, trunk, port)
     add_sip_user(customer_user, None, "grace")
     switch = start_switch(db_url=database_relay.url)
