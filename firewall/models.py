@@ -28,6 +28,8 @@ class SwitchNode(models.Model):
     # lease simply runs out.
     sync_claim = models.CharField(max_length=32, blank=True, editable=False)
     sync_claimed_until = models.DateTimeField(null=True, blank=True, editable=False)
+    # Left by a run that found the node busy: the busy run makes one more pass.
+    sync_again = models.BooleanField(default=False, editable=False)
 
     class Meta:
         ordering = ["name"]

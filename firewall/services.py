@@ -129,19 +129,29 @@ def sync_all():
     return runs
 
 
-def sync_node(node):
-    """Bring one node and the database in line; returns the SyncRun that records it."""
+def sync_node(node, *, passes=3):
+    """Bring one node and the database in line; returns the SyncRun that records it.
+
+    A run that finds the node busy leaves a note (`sync_again`) instead of waiting, and the
+    busy run makes one more pass when it is done, so a change committed during a run is not
+    left for the next scheduled one. `passes` bounds how often that happens in a row.
+    """
     token = _claim(node)
     if token is None:
-        now = timezone.now()
-        return SyncRun.objects.create(
-            node=node,
-            outcome=SyncOutcome.SKIPPED,
-            finished_at=now,
-            error="Another sync run was working on this node; this one left it alone.",
-        )
+        SwitchNode.objects.filter(pk=node.pk).update(sync_again=True)
+        # The busy run may have finished between the two steps; then this one does the work.
+        token = _claim(node)
+        if token is None:
+            return SyncRun.objects.create(
+                node=node,
+                outcome=SyncOutcome.SKIPPED,
+                finished_at=timezone.now(),
+                error="Another sync run was working on this node; it makes one more pass "
+                "for this one.",
+            )
     run = None
     try:
+        SwitchNode.objects.filter(pk=node.pk).update(sync_again=False)
         # Holding the claim means no other run is alive on this node: a "running" run left
         # behind belongs to a worker that stopped.
         SyncRun.objects.filter(node=node, outcome=SyncOutcome.RUNNING).update(
@@ -161,6 +171,8 @@ def sync_node(node):
         raise
     finally:
         _release(node, token)
+    if passes > 1 and SwitchNode.objects.filter(pk=node.pk, sync_again=True).exists():
+        return sync_node(node, passes=passes - 1)
     run.refresh_from_db()
     return run
 

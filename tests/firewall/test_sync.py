@@ -235,13 +235,16 @@ def test_two_runs_at_once_on_one_node_only_one_does_the_work(fake_switches, brok
         worker.join(30)
 
     assert second.outcome == SyncOutcome.SKIPPED
-    assert "Another sync run" in second.error
-    assert results["first"].outcome == SyncOutcome.OK
-    assert [call for call in switch.calls if call[0] == "dump"] == [("dump",)]
+    assert "Another sync run was working on this node" in second.error
+    # The busy run did the work, then one more pass for the run it turned away.
     assert [call for call in switch.calls if call[0] == "delete"] == [("delete", "198.51.100.7")]
-    assert state_of(request) == UnblockState.APPLIED
+    assert [call for call in switch.calls if call[0] == "dump"] == [("dump",), ("dump",)]
+    assert results["first"].outcome == SyncOutcome.OK and results["first"].cleared == 1
+    assert state_of(request) == UnblockState.VERIFIED
+    assert sorted(SyncRun.objects.values_list("outcome", flat=True)) == ["ok", "ok", "skipped"]
     node.refresh_from_db()
     assert node.sync_claim == "" and node.sync_claimed_until is None
+    assert node.sync_again is False
 
 
 def test_worker_stopped_after_the_deletes_the_next_run_finishes_the_job(
