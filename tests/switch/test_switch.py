@@ -1,5 +1,7 @@
 """The reference Kamailio enforcing what the portal stores, proven with real SIP traffic."""
 
+import re
+import subprocess
 import time
 
 import pytest
@@ -7,6 +9,7 @@ from django.utils import timezone
 
 from auth_config import services
 from firewall.models import BlockedIp, SwitchNode, UnblockRequest
+from tests.switch.conftest import KAMAILIO_CFG, require_binary
 from tests.switch.sipclient import SipPhone
 
 pytestmark = pytest.mark.switch
@@ -39,6 +42,22 @@ def wait_for(condition, timeout=15):
             return True
         time.sleep(0.2)
     return condition()
+
+
+def test_documented_start_command_listens_on_loopback_defaults(tmp_path):
+    """The README's command with only DBURL: SIP on 127.0.0.1:5070, JSON-RPC on :5071."""
+    kamailio = require_binary("kamailio", "kamailio")
+    checked = subprocess.run(
+        [kamailio, "-c", "-f", str(KAMAILIO_CFG), "-m", "256", "-M", "32"]
+        + ["-Y", str(tmp_path), "-A", 'DBURL="postgres://portal@127.0.0.1:5432/portal"'],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    output = checked.stdout + checked.stderr
+    assert checked.returncode == 0, output
+    listening = re.findall(r"(udp|tcp): 127\.0\.0\.1 \[127\.0\.0\.1\]:(\d+)", output)
+    assert sorted(listening) == [("tcp", "5071"), ("udp", "5070")]
 
 
 def test_authorised_address_and_port_is_relayed(
