@@ -122,7 +122,9 @@ def sync_all():
     runs = []
     for node in SwitchNode.objects.filter(enabled=True):
         try:
-            runs.append(sync_node(node))
+            run = sync_node(node)
+            logger.info("Switch sync: %s", run.summary)
+            runs.append(run)
         except Exception:
             logger.exception("Sync of switch node %s stopped by an unexpected error", node)
             runs.append(SyncRun.objects.filter(node=node).first())
