@@ -207,3 +207,15 @@ def test_sync_queues_or_runs_inline_when_the_broker_is_down(
     assert inline.status_code == 200
     assert inline.json()["ran_inline"] is True
     assert inline.json()["runs"][0].startswith("sw1: OK: 1 banned, 1 new")
+
+
+def test_list_queries_do_not_grow_with_the_number_of_blocks(
+    staff_user, node, django_assert_max_num_queries
+):
+    blocks = [open_block(node, f"198.51.100.{n}", customer=CustomerFactory()) for n in range(1, 31)]
+    services.request_unblock(user=staff_user, blocked_ips=blocks)
+    api = ApiClient(key_for(staff_user))
+    with django_assert_max_num_queries(12):
+        body = api.get(LIST).json()
+    assert body["count"] == 30
+    assert all(row["unblock"]["state"] == "pending" for row in body["results"])

@@ -317,3 +317,14 @@ def test_firewall_records_are_read_only_in_the_admin(node, staff_user):
         assert response.status_code == 200, name
     assert client.get(reverse("admin:firewall_switchnode_add")).status_code == 403
     assert "198.51.100.7" in text(client.get(reverse("admin:firewall_blockedip_changelist")))
+
+
+def test_index_queries_do_not_grow_with_the_number_of_blocks(
+    node, staff_user, django_assert_max_num_queries
+):
+    blocks = [open_block(node, f"198.51.100.{n}", customer=CustomerFactory()) for n in range(1, 31)]
+    services.request_unblock(user=staff_user, blocked_ips=blocks)
+    client = login(staff_user)
+    with django_assert_max_num_queries(20):
+        response = client.get(reverse("firewall:index"))
+    assert text(response).count("Pending effective by") == 30 + 20  # list + recent unblocks
