@@ -17,7 +17,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
-from django.utils.cache import add_never_cache_headers
+from django.utils.cache import add_never_cache_headers, patch_vary_headers
 from django.utils.text import capfirst
 from django.views import View
 from django.views.generic import TemplateView
@@ -79,6 +79,12 @@ class IndexView(AuthTabView, TemplateView):
         "ip-results": "auth_config/_ip_results.html",
         "sip-results": "auth_config/_sip_results.html",
     }
+
+    def render_to_response(self, context, **response_kwargs):
+        response = super().render_to_response(context, **response_kwargs)
+        # One URL answers with the whole page or one section: caches must keep them apart.
+        patch_vary_headers(response, ["HX-Request", "HX-Target"])
+        return response
 
     def get_template_names(self):
         # A live search or page change replaces only the section it came from.

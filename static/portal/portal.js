@@ -64,7 +64,7 @@
     boxes.forEach(function (box) { if (box.checked) ticked += 1; });
     var all = document.querySelector('input[data-select-all="' + section + '"]');
     if (all) {
-      all.hidden = boxes.length === 0;
+      all.closest("label").hidden = boxes.length === 0;
       all.checked = boxes.length > 0 && ticked === boxes.length;
       all.indeterminate = ticked > 0 && ticked < boxes.length;
     }

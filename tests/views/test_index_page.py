@@ -49,6 +49,7 @@ def test_live_search_returns_only_the_section_asked_for(customer_client, custome
     html = response.content.decode()
     assert "198.51.100.2" in html
     assert "<html" not in html and "charlie" not in html
+    assert "HX-Request" in response["Vary"]
 
 
 def test_sections_page_independently(customer_client, customer):

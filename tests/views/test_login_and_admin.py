@@ -67,6 +67,23 @@ def test_operator_creates_a_customer_and_links_a_user_to_it(operator):
     assert customer.sip_realm == "sip.new.example"
 
 
+def test_operator_adds_a_user_for_a_customer(operator):
+    customer = CustomerFactory()
+    response = operator.post(
+        reverse("admin:portal_user_add"),
+        {
+            "username": "added-by-admin",
+            "email": "added@example.com",
+            "customer": customer.pk,
+            "password1": "a-long-login-password-7",
+            "password2": "a-long-login-password-7",
+            "usable_password": "true",
+        },
+    )
+    assert response.status_code == 302, page_text(response)[:2000]
+    assert User.objects.get(username="added-by-admin").customer == customer
+
+
 def test_realm_cannot_change_once_sip_users_may_depend_on_it(operator):
     customer = CustomerFactory()
     page = operator.get(reverse("admin:portal_customer_change", args=[customer.pk]))
