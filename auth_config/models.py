@@ -262,7 +262,7 @@ class IpAuthEntry(AuthSettings):
                     "the switch could not tell your calls apart. Contact support if this is "
                     "your switch."
                 )
-            raise ValidationError({"host": message}, code="unique")
+            raise ValidationError({"host": ValidationError(message, code="unique")})
         super().validate_constraints(exclude=exclude)
 
 
@@ -350,8 +350,6 @@ class SipUser(AuthSettings):
             .exclude(pk=self.pk)
             .exists()
         ):
-            raise ValidationError(
-                {"username": f"The username “{self.username}” is already taken; choose another."},
-                code="unique",
-            )
+            message = f"The username “{self.username}” is already taken; choose another."
+            raise ValidationError({"username": ValidationError(message, code="unique")})
         super().validate_constraints(exclude=exclude)

@@ -72,9 +72,8 @@ def _save(instance):
             instance.save()
     except IntegrityError as exc:
         # Another request won the race past full_clean(); report it as validation failure.
-        raise ValidationError(
-            {"__all__": "This entry clashes with one saved a moment ago; reload and try again."}
-        ) from exc
+        message = "This entry clashes with one saved a moment ago; reload and try again."
+        raise ValidationError({"__all__": ValidationError(message, code="conflict")}) from exc
 
 
 def _apply_ip_fields(entry, fields):

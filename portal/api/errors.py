@@ -31,6 +31,11 @@ class Conflict(exceptions.APIException):
     default_code = "conflict"
 
 
+# Codes the models and services give errors caused by other data, not by the request itself
+# (a taken username, an address another entry has, a concurrent save): answered with 409.
+CONFLICT_CODES = {"unique", "conflict"}
+
+
 def django_validation_error_to_drf(exc, field_names=None):
     """Translate a service's ValidationError into DRF's, keeping each message's code."""
     field_names = field_names or {}
@@ -43,6 +48,9 @@ def django_validation_error_to_drf(exc, field_names=None):
                 for error in errors
                 for message in error.messages
             )
+        codes = {message.code for messages in detail.values() for message in messages}
+        if codes <= CONFLICT_CODES:
+            return Conflict(detail)
         return exceptions.ValidationError(detail)
     return exceptions.ValidationError(
         {

@@ -8,7 +8,7 @@ ERROR_DESCRIPTIONS = {
     "401": "No API key, or an unknown or revoked one.",
     "403": "Not allowed: a read-only key writing, or a customer on a staff-only route.",
     "404": "Not found, or not yours.",
-    "409": "Conflicts with the current state.",
+    "409": "Conflicts with existing data: e.g. a username or address already taken.",
     "413": "The request body is too large.",
     "415": "The request body is not JSON.",
 }
@@ -27,7 +27,7 @@ class PortalAutoSchema(AutoSchema):
         if detail or self._is_list_view() or self.method == "POST":
             codes.append("404")
         if has_body:
-            codes += ["413", "415"]
+            codes += ["409", "413", "415"]
         return codes
 
     def _get_response_bodies(self, direction="response"):

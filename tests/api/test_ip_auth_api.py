@@ -135,9 +135,10 @@ def test_another_customers_address_is_refused_without_naming_them(
 ):
     IpAuthEntryFactory(customer=other_customer_user.customer, host="192.0.2.77")
     response = customer_api.post(LIST, {"host": "192.0.2.77"})
-    assert response.status_code == 400
+    assert response.status_code == 409
     error = error_of(response)
-    assert error["field"] == "host" and "another account" in error["message"]
+    assert (error["field"], error["code"]) == ("host", "unique")
+    assert "another account" in error["message"]
     assert other_customer_user.customer.name not in response.content.decode()
 
 
@@ -359,3 +360,13 @@ def test_secrets_in_the_audit_log_show_only_whether_they_are_set(customer_api):
     update, create = customer_api.get(f"{detail(entry_id)}audit-log/").json()["results"]
     assert create["changes"]["uac_password"]["old"] is None
     assert update["changes"]["uac_password"] == {"old": "[not set]", "new": "[set]"}
+
+
+def test_own_duplicate_is_a_conflict_but_a_bad_value_beside_it_is_a_400(customer_api, customer):
+    IpAuthEntryFactory(customer=customer, host="192.0.2.78")
+    duplicate = customer_api.post(LIST, {"host": "192.0.2.78"})
+    assert duplicate.status_code == 409
+    assert "already have" in error_of(duplicate)["message"]
+    both = customer_api.post(LIST, {"host": "192.0.2.78", "protocol": "tls", "port": 5060})
+    assert both.status_code == 400
+    assert "port" in fields_in_error(both)

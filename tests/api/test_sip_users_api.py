@@ -196,8 +196,8 @@ def test_username_cannot_change(customer_api, sip_user):
 
 def test_duplicate_username_is_refused(customer_api, customer, sip_user):
     response = customer_api.post(LIST, {"username": sip_user.username.upper()})
-    assert response.status_code == 400
-    assert error_of(response)["field"] == "username"
+    assert response.status_code == 409
+    assert (error_of(response)["field"], error_of(response)["code"]) == ("username", "unique")
 
 
 def test_whitelist_errors_name_the_bad_entries(customer_api):
