@@ -303,10 +303,12 @@ class IpAuthEntryForm(EntryForm):
                 widget=forms.TextInput(attrs={"spellcheck": "false"}),
                 help_text="IPv4, IPv6, a CIDR range (egress only) or a hostname.",
             )
-            status = "set" if instance.uac_password_is_set else "not set"
-            self.fields[
-                "uac_password"
-            ].help_text = f"Currently {status}. It is never shown; leave empty to keep it."
+            password = self.fields["uac_password"]
+            if instance.uac_password_is_set:
+                password.help_text = "Currently set. It is never shown; leave empty to keep it."
+            else:
+                password.help_text = "Currently not set."
+                del self.fields["clear_uac_password"]
         self.order_fields(self.basic + self.advanced)
         self.initial = {**self.model_initial(self.saved_fields), **self.initial}
         if instance is not None:
