@@ -6,8 +6,11 @@ from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.cache import never_cache
 
+from . import crypto
 from .forms import ApiKeyForm
 from .models import ApiKey
+
+NEW_KEY_SESSION_KEY = "new_api_key"
 
 
 @method_decorator(never_cache, name="dispatch")
@@ -17,7 +20,13 @@ class ApiKeysView(LoginRequiredMixin, View):
     template_name = "portal/api_keys.html"
 
     def get(self, request):
-        return self.render_page(request, ApiKeyForm())
+        extra = {}
+        new_key = request.session.pop(NEW_KEY_SESSION_KEY, None)
+        if new_key:
+            api_key = ApiKey.objects.filter(pk=new_key["id"], user=request.user).first()
+            if api_key is not None:
+                extra = {"new_key": api_key, "new_token": crypto.decrypt(new_key["token"])}
+        return self.render_page(request, ApiKeyForm(), **extra)
 
     def post(self, request):
         form = ApiKeyForm(request.POST)
@@ -31,10 +40,13 @@ class ApiKeysView(LoginRequiredMixin, View):
             except ValidationError as exc:
                 form.add_error(None, exc)
             else:
-                # Rendered, not redirected: the token exists only in this response.
-                return self.render_page(
-                    request, ApiKeyForm(), new_key=api_key, new_token=token, status=201
-                )
+                # Redirected, so a reload cannot create a second key; the token waits in the
+                # session, encrypted, only until the next page shows it.
+                request.session[NEW_KEY_SESSION_KEY] = {
+                    "id": api_key.pk,
+                    "token": crypto.encrypt(token),
+                }
+                return redirect("portal:api_keys")
         return self.render_page(request, form, status=400)
 
     def render_page(self, request, form, status=200, **extra):

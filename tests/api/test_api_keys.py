@@ -98,8 +98,10 @@ def test_the_page_needs_a_login(client):
 
 def test_create_shows_the_key_once_and_it_works(client, customer_user, ip_entry):
     client.force_login(customer_user)
-    response = client.post(PAGE, {"name": "provisioning", "read_only": ""})
-    assert response.status_code == 201
+    created = client.post(PAGE, {"name": "provisioning", "read_only": ""})
+    assert created.status_code == 302  # so that a reload cannot create a second key
+    assert "sap_" not in created.content.decode()
+    response = client.get(created["Location"])
     assert "no-store" in response["Cache-Control"]
     page = response.content.decode()
     token = re.search(r'value="(sap_[A-Za-z0-9_-]+)"', page).group(1)
@@ -114,7 +116,7 @@ def test_create_shows_the_key_once_and_it_works(client, customer_user, ip_entry)
 
 def test_a_read_only_key_from_the_page(client, customer_user):
     client.force_login(customer_user)
-    page = client.post(PAGE, {"name": "reports", "read_only": "on"}).content.decode()
+    page = client.post(PAGE, {"name": "reports", "read_only": "on"}, follow=True).content.decode()
     token = re.search(r'value="(sap_[A-Za-z0-9_-]+)"', page).group(1)
     response = ApiClient(token).post(LIST, {"host": "192.0.2.1"})
     assert response.status_code == 403
@@ -182,3 +184,13 @@ def test_the_main_navigation_links_to_the_page(client, customer_user):
     client.force_login(customer_user)
     page = client.get(PAGE).content.decode()
     assert '<a href="/api-keys/" aria-current="page">API keys</a>' in page
+
+
+def test_the_new_key_waits_encrypted_in_the_session(client, customer_user):
+    client.force_login(customer_user)
+    client.post(PAGE, {"name": "crm"})
+    stored = str(client.session.get("new_api_key"))
+    page = client.get(PAGE).content.decode()
+    token = re.search(r'value="(sap_[A-Za-z0-9_-]+)"', page).group(1)
+    assert token not in stored
+    assert "new_api_key" not in client.session
