@@ -71,7 +71,7 @@ def register_node(name, rpc_url):
             node.save()
     except IntegrityError as exc:
         raise ValidationError({"name": "A switch node with this name already exists."}) from exc
-    transaction.on_commit(queue_sync)
+    transaction.on_commit(lambda: queue_sync(force=True))
     return node
 
 
@@ -80,7 +80,7 @@ def set_node_enabled(node, enabled):
     SwitchNode.objects.filter(pk=node.pk).update(enabled=bool(enabled))
     node.enabled = bool(enabled)
     if enabled:
-        transaction.on_commit(queue_sync)
+        transaction.on_commit(lambda: queue_sync(force=True))
     return node
 
 
@@ -512,14 +512,24 @@ def lift_unauthorised_blocks(node=None):
 # --- queueing ------------------------------------------------------------------------------
 
 
-def queue_sync():
+def queue_sync(*, force=False):
     """Queue a sync run now; returns False (and logs) when the broker cannot take it.
 
     A change must never fail to save because the broker is down: the scheduled run carries
-    it then.
+    it then. Without `force`, nothing is queued while every enabled node still has a queued
+    run that has not started: that run will see this change too, and a burst of saves must
+    not become a burst of runs (and address reloads, which Kamailio spaces out).
     """
     from .tasks import sync_switches
 
+    if not force and _queued_run_outstanding():
+        return True
+    # Noted before the hand-over, so a run that starts at once is seen as started.
+    queued_at = timezone.now()
+    try:
+        SwitchNode.objects.filter(enabled=True).update(sync_queued_at=queued_at)
+    except DatabaseError:
+        logger.exception("Could not note the queued sync")
     try:
         sync_switches.apply_async(
             retry=True,
@@ -536,12 +546,20 @@ def queue_sync():
             exc.__class__.__name__,
             exc,
         )
+        try:
+            SwitchNode.objects.filter(sync_queued_at=queued_at).update(sync_queued_at=None)
+        except DatabaseError:
+            logger.exception("Could not note the failed hand-over")
         return False
-    try:
-        SwitchNode.objects.filter(enabled=True).update(sync_queued_at=timezone.now())
-    except DatabaseError:
-        logger.exception("Could not note the queued sync")
     return True
+
+
+def _queued_run_outstanding():
+    nodes = SwitchNode.objects.filter(enabled=True)
+    not_waiting = nodes.filter(
+        Q(sync_queued_at__isnull=True) | Q(last_attempt_at__gte=F("sync_queued_at"))
+    )
+    return nodes.exists() and not not_waiting.exists()
 
 
 def switch_data_changed():
@@ -604,13 +622,14 @@ def unblock_status(request, *, node=None, now=None, next_sync=None):
         )
     eta = next_sync
     queued = node.sync_queued_at
-    if (
-        state == UnblockState.PENDING
-        and queued is not None
-        and queued >= request.requested_at
-        and queued + QUEUED_RUN_GRACE > now
-    ):
-        eta = min(eta, queued + QUEUED_RUN_GRACE)
+    if state == UnblockState.PENDING and queued is not None:
+        # A run queued after the request carries it; so does one queued earlier that has
+        # not started yet.
+        not_started = node.last_attempt_at is None or node.last_attempt_at < queued
+        if queued >= request.requested_at or not_started:
+            expected = max(queued, request.requested_at) + QUEUED_RUN_GRACE
+            if expected > now:
+                eta = min(eta, expected)
     if state == UnblockState.RETRYING:
         return (
             state,

@@ -139,7 +139,7 @@ class UnblockView(FirewallView):
 
 class SyncNowView(FirewallView):
     def post(self, request):
-        if services.queue_sync():
+        if services.queue_sync(force=True):
             messages.success(
                 request,
                 "Sync queued: the worker runs it in a moment; reload this page to see the result.",

@@ -123,7 +123,7 @@ class SyncViewSet(StaffViewSet):
         summary="Sync the switches now",
     )
     def create(self, request, *args, **kwargs):
-        if services.queue_sync():
+        if services.queue_sync(force=True):
             body = {
                 "queued": True,
                 "ran_inline": False,

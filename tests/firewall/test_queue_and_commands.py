@@ -95,3 +95,23 @@ class _Buffer:
 
     def flush(self):
         pass
+
+
+def test_a_burst_of_changes_queues_one_run_until_it_starts(node, staff_user, broker):
+    from django.utils import timezone
+
+    assert services.queue_sync() is True
+    assert services.queue_sync() is True
+    assert broker.llen("celery") == 1  # the queued run has not started: it sees both
+
+    block = open_block(node, "198.51.100.7")
+    [request] = services.request_unblock(user=staff_user, blocked_ips=[block])
+    node.refresh_from_db()
+    label, detail, eta = services.unblock_status(request, node=node)
+    assert eta == request.requested_at + services.QUEUED_RUN_GRACE  # that run carries it
+
+    SwitchNode.objects.update(last_attempt_at=timezone.now())  # the run has started
+    assert services.queue_sync() is True
+    assert broker.llen("celery") == 2
+    assert services.queue_sync(force=True) is True  # "Sync now" always queues
+    assert broker.llen("celery") == 3
