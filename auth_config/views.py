@@ -95,7 +95,8 @@ class IndexView(AuthTabView, TemplateView):
         queryset = self.scoped(model)
         filterset_class = filtersets[1] if self.request.user.is_staff else filtersets[0]
         filterset = filterset_class(self.request.GET or None, queryset=queryset, prefix=prefix)
-        rows = filterset.qs if filterset.is_valid() else queryset
+        # An unusable filter value (a customer id that does not exist) is ignored, not fatal.
+        rows = filterset.qs
         page = Paginator(rows, PAGE_SIZE).get_page(self.request.GET.get(f"{prefix}-page"))
         searching = any(
             value

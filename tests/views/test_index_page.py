@@ -79,6 +79,13 @@ def test_staff_see_every_customer_with_a_customer_column_and_filter(staff_client
     assert "198.51.100.3" in filtered and "198.51.100.4" not in filtered
 
 
+def test_a_bad_filter_value_does_not_drop_the_search(staff_client):
+    IpAuthEntryFactory(host="198.51.100.5")
+    IpAuthEntryFactory(host="203.0.113.5")
+    text = page_text(staff_client.get(INDEX, {"ip-customer": "999999", "ip-q": "198.51"}))
+    assert "198.51.100.5" in text and "203.0.113.5" not in text
+
+
 def test_customers_have_no_customer_column(customer_client, ip_entry):
     html = customer_client.get(INDEX).content.decode()
     assert '<th scope="col">Customer</th>' not in html
