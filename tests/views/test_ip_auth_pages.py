@@ -114,9 +114,18 @@ def test_form_has_basic_and_advanced_tabs_with_their_fields(customer_client):
         "direction",
     ]:
         assert f'name="{name}"' in advanced
-    # Every input has a label.
-    html = response.content.decode()
-    for input_id in re.findall(r'<(?:input|select|textarea)[^>]*\bid="([^"]+)"', html):
+
+
+@pytest.mark.parametrize(
+    "url_name", ["auth_config:ip_create", "auth_config:sip_create", "auth_config:index"]
+)
+@pytest.mark.parametrize("who", ["customer", "staff"])
+def test_every_input_has_a_label(who, url_name, customer_client, staff_client):
+    client = customer_client if who == "customer" else staff_client
+    html = client.get(reverse(url_name)).content.decode()
+    input_ids = re.findall(r'<(?:input|select|textarea)[^>]*\bid="([^"]+)"', html)
+    assert input_ids
+    for input_id in input_ids:
         assert f'for="{input_id}"' in html, input_id
 
 
