@@ -7,6 +7,7 @@ customer can act on; nothing else escapes.
 import ipaddress
 import re
 
+import idna
 from django.core.exceptions import ValidationError
 
 HOSTNAME_LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
@@ -17,10 +18,13 @@ MIN_PREFIX = {4: 16, 6: 32}
 
 def _hostname(value):
     name = value.rstrip(".")
-    try:
-        name = name.encode("idna").decode("ascii")
-    except UnicodeError:
-        raise ValidationError(f"“{value}” is not a valid hostname.", code="invalid") from None
+    if not name.isascii():
+        # IDNA 2008 with UTS #46 mapping, as browsers and resolvers use; Python's own codec
+        # implements IDNA 2003, which accepts symbols such as "☎".
+        try:
+            name = idna.encode(name, uts46=True).decode("ascii")
+        except (idna.IDNAError, UnicodeError):
+            raise ValidationError(f"“{value}” is not a valid hostname.", code="invalid") from None
     labels = name.split(".")
     if len(name) > 253 or not all(HOSTNAME_LABEL.match(label) for label in labels):
         raise ValidationError(

@@ -118,14 +118,30 @@ def create_ip_auth_entries(*, user, hosts, fields, customer=None):
     probe = IpAuthEntry(customer=customer)
     _check_staff_only(probe, fields, user)
     created = []
+    errors = {}
     with acting_as(user), transaction.atomic():
         for host in hosts:
             entry = IpAuthEntry(customer=customer)
-            _apply_ip_fields(entry, {**fields, "host": host})
-            _save(entry)
+            try:
+                _apply_ip_fields(entry, {**fields, "host": host})
+                _save(entry)
+            except ValidationError as exc:
+                # Report every bad host at once; the block still rolls back as a whole.
+                _merge_errors(errors, exc)
+                continue
             created.append(entry)
+        if errors:
+            raise ValidationError(errors)
         _after_commit_sync()
     return created
+
+
+def _merge_errors(errors, exc):
+    for field, field_errors in exc.update_error_dict({}).items():
+        known = errors.setdefault(field, [])
+        for error in field_errors:
+            if all(list(error) != list(seen) for seen in known):
+                known.append(error)
 
 
 def update_ip_auth_entry(*, user, entry, fields):

@@ -26,6 +26,11 @@ class AuditContextMiddleware(AuditlogMiddleware):
     def _get_remote_addr(request):
         return client_ip(request)
 
+    @staticmethod
+    def _get_remote_port(request):
+        # The stock middleware reads X-Forwarded-Port, which any client can set.
+        return None
+
     def __call__(self, request):
         token = in_request_context.set(True)
         try:

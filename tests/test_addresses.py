@@ -35,7 +35,18 @@ def test_ranges_refused_where_we_would_send_calls():
 
 
 @pytest.mark.parametrize(
-    "raw", ["", "300.1.1.1", "1.2.3", "0.0.0.0/0", "-bad.example.com", "pbx", "a b.example", "::g"]
+    "raw",
+    [
+        "",
+        "300.1.1.1",
+        "1.2.3",
+        "0.0.0.0/0",
+        "-bad.example.com",
+        "pbx",
+        "a b.example",
+        "::g",
+        "☎.example",
+    ],
 )
 def test_invalid_addresses_are_refused(raw):
     with pytest.raises(ValidationError):

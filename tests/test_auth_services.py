@@ -273,3 +273,16 @@ def test_secret_never_in_audit_log(customer_user):
         for i in range(len(secret) - 3):
             assert secret[i : i + 4] not in dump
     assert sip_user.ha1 not in dump
+
+
+def test_every_bad_host_is_reported_at_once(customer_user):
+    with pytest.raises(ValidationError) as exc:
+        services.create_ip_auth_entries(
+            user=customer_user,
+            hosts=["192.0.2.1", "192.0.2.300", "198.51.100.7/24"],
+            fields={},
+        )
+    messages = errors_of(exc)["host"]
+    assert len(messages) == 2
+    assert "192.0.2.300" in messages[0] and "did you mean 198.51.100.0/24" in messages[1]
+    assert not IpAuthEntry.objects.exists()
