@@ -22,6 +22,7 @@ from django.utils.text import capfirst
 from django.views import View
 from django.views.generic import TemplateView
 
+from firewall import services as firewall_services
 from portal import crypto
 from portal.audit import REDACTED_EMPTY
 
@@ -98,6 +99,12 @@ class IndexView(AuthTabView, TemplateView):
         # An unusable filter value (a customer id that does not exist) is ignored, not fatal.
         rows = filterset.qs
         page = Paginator(rows, PAGE_SIZE).get_page(self.request.GET.get(f"{prefix}-page"))
+        if model is IpAuthEntry:
+            # Entries whose address a switch has blocked carry a badge with reason and time.
+            page.object_list = list(page.object_list)
+            blocked = firewall_services.open_blocks_for_entries(page.object_list)
+            for entry in page.object_list:
+                entry.open_blocks = blocked.get(entry.pk, [])
         searching = any(
             value
             for key, value in self.request.GET.items()
@@ -158,6 +165,13 @@ class EntryFormView(EntryView):
         return self.render_form(form, status=400)
 
 
+def tell_about_blocks(request, entries):
+    """Say at once when a saved address is blocked on a switch, and what happens to it."""
+    hosts = [entry.host for entry in entries]
+    for notice in firewall_services.block_notices(entries[0].customer_id, hosts):
+        messages.warning(request, notice)
+
+
 class IpEntryCreateView(EntryFormView):
     form_class = IpAuthEntryForm
     template_name = "auth_config/ip_form.html"
@@ -175,6 +189,7 @@ class IpEntryCreateView(EntryFormView):
         hosts = ", ".join(entry.host for entry in created)
         noun = "entry" if len(created) == 1 else "entries"
         messages.success(self.request, f"Added {len(created)} IP-auth {noun}: {hosts}.")
+        tell_about_blocks(self.request, created)
         return redirect("auth_config:index")
 
 
@@ -191,6 +206,7 @@ class IpEntryUpdateView(EntryFormView):
             user=self.request.user, entry=self.entry, fields=changes
         )
         messages.success(self.request, f"Saved {entry.host}.")
+        tell_about_blocks(self.request, [entry])
         return redirect("auth_config:ip_edit", pk=entry.pk)
 
 
