@@ -40,6 +40,8 @@ logger = logging.getLogger(__name__)
 MAX_UNANSWERED_IN_A_ROW = 3
 # How long after a change its queued run is expected to have happened.
 QUEUED_RUN_GRACE = timedelta(minutes=2)
+# A ban this soon after an automatic lift of the same IP means the lift did not help.
+RELAPSE_WINDOW = timedelta(days=1)
 
 
 class LeaseLost(Exception):
@@ -494,10 +496,16 @@ def lift_unauthorised_blocks(node=None):
     if not candidates:
         return []
     matcher = _OwnerMatcher({_canonical(block.ip) for block in candidates}, egress_only=True)
+    relapsed = _relapsed_after_automatic_lift(candidates)
     created = []
     for block in candidates:
         owner = matcher.owner(_canonical(block.ip))
         if owner is None:
+            continue
+        if block.pk in relapsed and not _egress_entry_changed_since(block.ip, block.first_seen):
+            # Banned again right after an automatic lift: the switch still refuses the address
+            # (a port that differs from the entry's, say). Lifting it again would only repeat
+            # that on every run; the next change to the entry tries again.
             continue
         try:
             with transaction.atomic():
@@ -507,6 +515,42 @@ def lift_unauthorised_blocks(node=None):
         except IntegrityError:
             continue  # another process opened a request for this block a moment ago
     return created
+
+
+def _relapsed_after_automatic_lift(blocks):
+    """Ids of the blocks that began within a day of an automatic lift of the same IP."""
+    blocks = list(blocks)
+    if not blocks:
+        return set()
+    lifted = UnblockRequest.objects.filter(
+        state=UnblockState.SUPERSEDED,
+        requested_by__isnull=True,
+        blocked_ip__node_id__in={block.node_id for block in blocks},
+        blocked_ip__ip__in={block.ip for block in blocks},
+        blocked_ip__cleared_at__gte=min(block.first_seen for block in blocks) - RELAPSE_WINDOW,
+    ).values_list("blocked_ip__node_id", "blocked_ip__ip", "blocked_ip__cleared_at")
+    relapsed = set()
+    for node_id, ip, cleared_at in lifted:
+        for block in blocks:
+            if (
+                (block.node_id, _canonical(block.ip)) == (node_id, _canonical(ip))
+                and cleared_at <= block.first_seen
+                and block.first_seen - cleared_at <= RELAPSE_WINDOW
+            ):
+                relapsed.add(block.pk)
+    return relapsed
+
+
+def _egress_entry_changed_since(ip, moment):
+    address = ipaddress.ip_address(ip)
+    changed = IpAuthEntry.objects.filter(
+        enabled=True, direction=Direction.EGRESS, updated_at__gt=moment
+    ).filter(Q(host=_canonical(ip)) | Q(host__contains="/"))
+    for host in changed.values_list("host", flat=True):
+        network = ipaddress.ip_network(host, strict=False)
+        if address.version == network.version and address in network:
+            return True
+    return False
 
 
 # --- queueing ------------------------------------------------------------------------------

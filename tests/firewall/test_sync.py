@@ -471,3 +471,33 @@ def test_a_successful_queue_is_noted_on_the_nodes(node, broker):
     assert services.queue_sync() is True
     node.refresh_from_db()
     assert node.sync_queued_at is not None
+
+
+def test_an_address_banned_again_right_after_its_automatic_lift_is_not_lifted_every_run(
+    switch, node, customer_user, broker, django_capture_on_commit_callbacks
+):
+    [entry] = auth_services.create_ip_auth_entries(
+        user=customer_user, hosts=["198.51.100.7"], fields={}
+    )
+    switch.ban("198.51.100.7")
+    services.sync_node(node)  # lifted automatically
+    assert switch.bans == {}
+
+    # The switch still refuses the address (say it sends from another port than the
+    # entry's) and bans it again at once.
+    for _ in range(3):
+        switch.ban("198.51.100.7")
+        services.sync_node(node)
+    assert switch.bans == {"198.51.100.7": "unauthorised"}
+    assert sorted(UnblockRequest.objects.values_list("state", flat=True)) == ["superseded"]
+    assert switch.calls.count(("delete", "198.51.100.7")) == 1
+
+    # The customer corrects the entry: the block is lifted again.
+    with django_capture_on_commit_callbacks(execute=True):
+        auth_services.update_ip_auth_entry(user=customer_user, entry=entry, fields={"port": 5070})
+    services.sync_node(node)
+    assert switch.bans == {}
+    assert sorted(UnblockRequest.objects.values_list("state", flat=True)) == [
+        "applied",
+        "superseded",
+    ]
