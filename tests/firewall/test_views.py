@@ -328,3 +328,24 @@ def test_index_queries_do_not_grow_with_the_number_of_blocks(
     with django_assert_max_num_queries(20):
         response = client.get(reverse("firewall:index"))
     assert text(response).count("Pending effective by") == 30 + 20  # list + recent unblocks
+
+
+def test_pages_have_no_inline_script_or_style_and_load_only_portal_files(
+    node, staff_user, customer_user
+):
+    block = open_block(node, "198.51.100.7", customer=customer_user.customer)
+    staff = login(staff_user)
+    pages = [
+        staff.get(reverse("firewall:index")),
+        staff.post(reverse("firewall:unblock"), {"ids": [block.pk]}),
+        staff.get(reverse("firewall:add_node")),
+        staff.post(reverse("firewall:add_node"), {"name": "", "rpc_url": ""}),
+        login(customer_user).get(reverse("firewall:customer_blocks")),
+    ]
+    for response in pages:
+        html = response.content.decode()
+        assert re.findall(r"<script\b[^>]*>(?!</script>)", html) == []
+        assert re.findall(r"\son[a-z]+\s*=", html) == []
+        assert "style=" not in html
+        for url in re.findall(r'(?:src|href)="([^"]+)"', html):
+            assert not re.match(r"(https?:)?//", url), url
