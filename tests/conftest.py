@@ -37,3 +37,6 @@ def ip_entry(customer):
 @pytest.fixture
 def sip_user(customer):
     return SipUserFactory(customer=customer)
+
+
+from tests.browser import browser, page_as  # noqa: E402,F401  (shared browser fixtures)

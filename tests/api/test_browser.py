@@ -7,73 +7,16 @@ Chromium must be installed (Debian's `chromium`); without it these tests fail, t
 import re
 
 import pytest
-from django.conf import settings
-from django.db import connections
-from django.test import Client
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from tests.factories import IpAuthEntryFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM = "/usr/bin/chromium"
 
-
-@pytest.fixture(scope="module")
-def browser():
-    # Playwright's sync API keeps an event loop on this thread; the test's own database calls
-    # are still synchronous, so Django's guard against async misuse does not apply.
-    with pytest.MonkeyPatch.context() as patch, sync_playwright() as playwright:
-        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def logged_in_page(browser, live_server):
-    contexts = []
-    foreign_requests = []
-
-    def open_page(user):
-        client = Client()
-        client.force_login(user)
-        context = browser.new_context(base_url=live_server.url)
-        context.add_cookies(
-            [
-                {
-                    "name": settings.SESSION_COOKIE_NAME,
-                    "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
-                    "url": live_server.url,
-                }
-            ]
-        )
-
-        # Anything not served by the portal itself is recorded and refused.
-        def guard(route):
-            if route.request.url.startswith(live_server.url):
-                route.continue_()
-            else:
-                foreign_requests.append(route.request.url)
-                route.abort()
-
-        context.route("**/*", guard)
-        contexts.append(context)
-        return context.new_page()
-
-    open_page.foreign_requests = foreign_requests
-    yield open_page
-    for context in contexts:
-        context.close()
-    connections.close_all()
-
-
-def test_key_from_the_page_then_docs_and_a_call(logged_in_page, customer_user, live_server):
+def test_key_from_the_page_then_docs_and_a_call(page_as, customer_user, live_server):
     IpAuthEntryFactory(customer=customer_user.customer, host="192.0.2.150")
-    page = logged_in_page(customer_user)
+    page = page_as(customer_user)
 
     page.goto("/auth/")
     page.get_by_role("link", name="API keys").click()
@@ -93,7 +36,7 @@ def test_key_from_the_page_then_docs_and_a_call(logged_in_page, customer_user, l
     expect(page.get_by_text("SIP Auth Portal API").first).to_be_visible()
     expect(page.get_by_text("List your IP-auth entries")).to_be_visible()
     expect(page.get_by_role("button", name=re.compile("Authorize"))).to_be_visible()
-    assert logged_in_page.foreign_requests == []
+    assert page_as.foreign_requests == []
 
     answer = page.request.get(
         f"{live_server.url}/api/v1/ip-auth/", headers={"Authorization": f"Bearer {token}"}

@@ -4,9 +4,7 @@ fail, they never skip.
 """
 
 import pytest
-from django.conf import settings
-from django.test import Client
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from firewall.models import BlockedIp, SwitchNode, UnblockState
 from tests.switch import conftest as switch_fixtures
@@ -19,39 +17,11 @@ source_ip = switch_fixtures.source_ip
 
 pytestmark = [pytest.mark.switch, pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM = "/usr/bin/chromium"
 BLOCKED = "Blocked by firewall"
 
 
-@pytest.fixture
-def admin_page(live_server, staff_user, monkeypatch):
-    # Playwright's sync API keeps an event loop on this thread; the test's own database calls
-    # are still synchronous.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    client = Client()
-    client.force_login(staff_user)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        context = browser.new_context(base_url=live_server.url)
-        context.add_cookies(
-            [
-                {
-                    "name": settings.SESSION_COOKIE_NAME,
-                    "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
-                    "url": live_server.url,
-                }
-            ]
-        )
-        yield context.new_page()
-        context.close()
-        browser.close()
-
-
 def test_admin_sees_a_real_block_lifts_it_and_sees_it_verified(
-    start_switch, sipp, source_ip, admin_page, broker_down, settings
+    start_switch, sipp, source_ip, page_as, staff_user, broker_down, settings
 ):
     # With the task queue down, "Sync now" runs the sync in the request: no worker needed.
     settings.SWITCH_RELOAD_RETRY_DELAY = 0.5
@@ -61,7 +31,7 @@ def test_admin_sees_a_real_block_lifts_it_and_sees_it_verified(
     stranger = source_ip()
     refused = sipp(switch, "refused.xml", source_ip=stranger, status=403, reason=BLOCKED)
     assert refused.returncode == 0, refused.explain()
-    page = admin_page
+    page = page_as(staff_user)
 
     page.goto("/firewall/")
     page.get_by_role("button", name="Sync now").click()

@@ -4,61 +4,11 @@ Chromium must be installed (Debian's `chromium`); without it these tests fail, t
 """
 
 import pytest
-from django.conf import settings
-from django.db import connections
-from django.test import Client
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from tests.factories import IpAuthEntryFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-CHROMIUM = "/usr/bin/chromium"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    # Playwright's sync API keeps an event loop on this thread; the test's own database calls
-    # are still synchronous, so Django's guard against async misuse does not apply.
-    with pytest.MonkeyPatch.context() as patch, sync_playwright() as playwright:
-        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def page_as(browser, live_server):
-    """A browser page logged in as the given user."""
-    pages = []
-
-    def open_page(user, width=1280):
-        client = Client()
-        client.force_login(user)
-        context = browser.new_context(
-            viewport={"width": width, "height": 900}, base_url=live_server.url
-        )
-        context.add_cookies(
-            [
-                {
-                    "name": settings.SESSION_COOKIE_NAME,
-                    "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
-                    "url": live_server.url,
-                }
-            ]
-        )
-        page = context.new_page()
-        pages.append(context)
-        return page
-
-    yield open_page
-    for context in pages:
-        context.close()
-    # Database work done while Playwright's loop runs gets connections of its own context.
-    connections.close_all()
 
 
 def test_basic_and_advanced_tabs_and_an_error_opens_its_tab(page_as, customer_user):
