@@ -349,3 +349,9 @@ def test_pages_have_no_inline_script_or_style_and_load_only_portal_files(
         assert "style=" not in html
         for url in re.findall(r'(?:src|href)="([^"]+)"', html):
             assert not re.match(r"(https?:)?//", url), url
+
+
+def test_customers_find_their_blocked_ips_in_the_main_navigation(staff_user, customer_user):
+    link = f'href="{reverse("firewall:customer_blocks")}"'
+    assert link in login(customer_user).get(reverse("auth_config:index")).content.decode()
+    assert link not in login(staff_user).get(reverse("auth_config:index")).content.decode()
