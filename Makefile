@@ -14,6 +14,7 @@ venv: $(VENV)/.installed
 
 ## The portal with demo data, Celery worker and scheduler (SQLite and a local broker by default).
 run: venv
+	mkdir -p .run/broker
 	$(DEV_ENV) $(PY) manage.py migrate --noinput
 	$(DEV_ENV) $(PY) manage.py seed_demo
 	$(DEV_ENV) deploy/dev/run.sh
