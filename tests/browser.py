@@ -26,7 +26,8 @@ def browser():
 
 @pytest.fixture
 def page_as(browser, live_server):
-    """page_as(user, path=None, width=1280): a page logged in as `user` on the live server.
+    """page_as(user, path=None, width=1280): a page logged in as `user` on the live server
+    (user None: logged out).
 
     Every request for anything not served by the portal itself is refused and recorded in
     `page_as.foreign_requests`: the portal must work without a CDN or network.
@@ -42,20 +43,21 @@ def page_as(browser, live_server):
             route.abort()
 
     def open_page(user, path=None, width=1280):
-        client = Client()
-        client.force_login(user)
         context = browser.new_context(
             viewport={"width": width, "height": 900}, base_url=live_server.url
         )
-        context.add_cookies(
-            [
-                {
-                    "name": settings.SESSION_COOKIE_NAME,
-                    "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
-                    "url": live_server.url,
-                }
-            ]
-        )
+        if user is not None:
+            client = Client()
+            client.force_login(user)
+            context.add_cookies(
+                [
+                    {
+                        "name": settings.SESSION_COOKIE_NAME,
+                        "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
+                        "url": live_server.url,
+                    }
+                ]
+            )
         context.route("**/*", guard)
         contexts.append(context)
         page = context.new_page()
@@ -64,6 +66,8 @@ def page_as(browser, live_server):
         return page
 
     open_page.foreign_requests = foreign_requests
+    # For whoever keeps evidence of a failed test (tests/journeys/conftest.py).
+    open_page.contexts = contexts
     yield open_page
     for context in contexts:
         context.close()
