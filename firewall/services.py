@@ -15,7 +15,8 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import DatabaseError, IntegrityError, transaction
-from django.db.models import F, OuterRef, Q, Subquery
+from django.db.models import BooleanField, CharField, Exists, F, Func, OuterRef, Q, Subquery
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -492,7 +493,7 @@ def lift_unauthorised_blocks(node=None):
     ).exclude(unblocks__state__in=OPEN_UNBLOCK_STATES)
     if node is not None:
         candidates = candidates.filter(node=node)
-    candidates = list(candidates)
+    candidates = list(_inside_enabled_egress_entries(candidates))
     if not candidates:
         return []
     matcher = _OwnerMatcher({_canonical(block.ip) for block in candidates}, egress_only=True)
@@ -515,6 +516,29 @@ def lift_unauthorised_blocks(node=None):
         except IntegrityError:
             continue  # another process opened a request for this block a moment ago
     return created
+
+
+def _inside_enabled_egress_entries(blocks):
+    """Narrow `blocks` in the database to those an enabled egress entry covers.
+
+    This runs after every saved change: with thousands of open blocks, matching each one in
+    Python on every save cost seconds (docs/benchmarks.md). An exact address is found through
+    the egress host index; ranges are few and passed as one array.
+    """
+    entries = IpAuthEntry.objects.filter(enabled=True, direction=Direction.EGRESS)
+    exact = entries.filter(host=Func(OuterRef("ip"), function="host", output_field=CharField()))
+    covered = Q(Exists(exact))
+    networks = list(entries.filter(host__contains="/").values_list("host", flat=True))
+    if networks:
+        blocks = blocks.annotate(
+            in_egress_range=RawSQL(
+                '"firewall_blockedip"."ip" <<= ANY(%s::inet[])',
+                (networks,),
+                output_field=BooleanField(),
+            )
+        )
+        covered |= Q(in_egress_range=True)
+    return blocks.filter(covered)
 
 
 def _relapsed_after_automatic_lift(blocks):
