@@ -8,9 +8,11 @@ injected <script> or on* handler never runs.
 import logging
 import sys
 
+from axes.backends import AxesStandaloneBackend
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse, JsonResponse
+from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.views import defaults
 
@@ -103,6 +105,31 @@ class DatabaseUnavailableMiddleware:
         response["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
         response["Cache-Control"] = "no-store"
         return response
+
+
+class LoginThrottleBackend(AxesStandaloneBackend):
+    """django-axes' lockout check, for logins that come with a request.
+
+    A login without one (Django's test Client.login, a script in the shell) has no client
+    address to throttle; every web and admin login passes its request.
+    """
+
+    def authenticate(self, request, username=None, password=None, **kwargs):
+        if request is None:
+            return None
+        return super().authenticate(request, username=username, password=password, **kwargs)
+
+
+def login_locked_out(request, original_response, credentials):
+    """django-axes' answer to a locked-out login: the login page again, saying why and for
+    how long, with 429 so scripts can tell it from a wrong password."""
+    minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
+    return render(
+        request,
+        "registration/locked_out.html",
+        {"cooloff_minutes": minutes, "failure_limit": settings.AXES_FAILURE_LIMIT},
+        status=429,
+    )
 
 
 def server_error(request):

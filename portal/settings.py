@@ -7,6 +7,7 @@ Every value has a development default so `make run` works on a fresh machine; pr
 import base64
 import hashlib
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -105,6 +106,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "auditlog",
+    "axes",
     "portal",
     "auth_config",
     "firewall",
@@ -122,6 +124,14 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "portal.middleware.AuditContextMiddleware",
+    # Last, as django-axes requires: it turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
+]
+
+AUTHENTICATION_BACKENDS = [
+    # First, so a locked-out username or address is refused before its password is checked.
+    "portal.security.LoginThrottleBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -263,6 +273,35 @@ if TRUSTED_PROXY_COUNT:
     # The proxy (docker-compose.yml's) must set X-Forwarded-Proto itself, overwriting a
     # client's; without a proxy the header is never believed.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# Failed logins: after AXES_FAILURE_LIMIT failures for one username, or from one client
+# address, further attempts are refused for the cool-off, even with the right password. Either
+# alone locks, so neither guessing many passwords for one user nor one password for many users
+# from one address works. The address is ours (client_ip), so X-Forwarded-For only counts
+# behind TRUSTED_PROXY_COUNT proxies.
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_COOLOFF_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "portal.middleware.client_ip"
+AXES_LOCKOUT_CALLABLE = "portal.security.login_locked_out"
+AXES_SENSITIVE_PARAMETERS = ["password", "new_password1", "new_password2", "old_password"]
+AXES_VERBOSE = False
+
+PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_TIMEOUT", 3600, minimum=300)
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "portal@localhost")
+# Development prints mail (password resets) on the console; production sends it by SMTP.
+EMAIL_BACKEND = os.environ.get(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend"
+    if PRODUCTION
+    else "django.core.mail.backends.console.EmailBackend",
+)
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", default=False)
 
 LOGGING = {
     "version": 1,
