@@ -36,5 +36,11 @@ check:
 pytest:
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+## Benchmarks on real PostgreSQL, Redis, gunicorn, Celery and Kamailio; writes docs/benchmarks.md.
+.PHONY: bench
+bench: venv
+	bench/prepare.sh
+	deploy/dev/with-test-services.sh $(PY) -m bench.run $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) .run db.sqlite3

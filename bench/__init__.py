@@ -1,0 +1,1 @@
+"""Performance benchmarks (`make bench`); results go to docs/benchmarks.md."""

@@ -1,0 +1,9 @@
+from django.urls import include, path
+
+from . import views
+
+urlpatterns = [
+    path("bench/floor/ip-auth/", views.ip_auth_floor),
+    path("bench/bare/", views.bare),
+    path("", include("portal.urls")),
+]

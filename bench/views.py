@@ -1,0 +1,50 @@
+"""The floors the portal's pages are measured against, served by the same gunicorn."""
+
+import json
+
+from auditlog.context import disable_auditlog
+from django.db import connection
+from django.http import HttpResponse
+
+# The columns the API returns for an IP-auth entry, read the cheapest way there is.
+FLOOR_COLUMNS = (
+    "id, host, direction, channels, flow_speed, restricted_codecs, manufacturer, version, "
+    "protocol, port, dial_pattern, cli_prefix, tech_prefix, strip_digits, bandwidth, "
+    "force_from, uac_username, uac_password_encrypted <> '' AS uac_password_set, enabled, "
+    "created_at, updated_at"
+)
+FLOOR_SQL = (
+    f"SELECT {FLOOR_COLUMNS} FROM auth_config_ipauthentry WHERE customer_id = %s "
+    "ORDER BY host, port, id LIMIT %s"
+)
+
+
+def floor_rows(cursor, customer_id, limit):
+    """One raw query and json.dumps: the least any page of these rows can cost."""
+    cursor.execute(FLOOR_SQL, [customer_id, limit])
+    names = [column[0] for column in cursor.description]
+    rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    return json.dumps({"results": rows}, default=str)
+
+
+def ip_auth_floor(request):
+    with connection.cursor() as cursor:
+        body = floor_rows(cursor, int(request.GET["customer"]), int(request.GET.get("limit", 100)))
+    return HttpResponse(body, content_type="application/json")
+
+
+def bare(request):
+    return HttpResponse(b'{"ok": true}', content_type="application/json")
+
+
+class AuditSwitchMiddleware:
+    """`X-Bench-Audit: off` saves without audit entries, to price the audit log."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.headers.get("X-Bench-Audit") == "off":
+            with disable_auditlog():
+                return self.get_response(request)
+        return self.get_response(request)
