@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The switch and browser tests need Kamailio, sipp and Chromium from Debian's packages.
+# The switch and browser tests need Kamailio, sipp and Chromium from Debian's packages;
+# tests/test_bench.py needs wrk.
 set -euo pipefail
-packages=(kamailio kamailio-postgres-modules sip-tester chromium)
+packages=(kamailio kamailio-postgres-modules sip-tester chromium wrk)
 missing=()
 for pkg in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
