@@ -8,6 +8,9 @@ from pathlib import Path
 
 import pytest
 
+# The reference switch and sipp, for the fault tests that must see a change reach the switch.
+from tests.switch.conftest import core, sipp, source_ip, start_switch, udp_port  # noqa: F401
+
 REPO = Path(__file__).resolve().parents[2]
 TEST_FERNET_KEY = "q1V0Rk5C2ymZrHMj4Pd5pZc1J8Xt2yLwM7uVn3bAqYs="
 
