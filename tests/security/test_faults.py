@@ -8,12 +8,14 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
 
 import pytest
 import redis
+import requests
 
 from auth_config.models import IpAuthEntry
 from firewall import services as firewall_services
@@ -303,3 +305,173 @@ def test_a_worker_killed_during_a_sync_loses_no_unblock(
     )
     assert ip not in switch.bans()
     assert UnblockRequest.objects.filter(blocked_ip=block).count() == 1
+
+
+class ThrowawayPostgres:
+    """A PostgreSQL cluster of the test's own (initdb/pg_ctl), which it can stop and start."""
+
+    def __init__(self, workdir):
+        found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+        if not found:
+            pytest.fail("PostgreSQL is not installed (Debian's 'postgresql' package)")
+        self.bin = found[-1].parent
+        self.workdir = workdir
+        self.data = workdir / "pg"
+        self.port = free_port(socket.SOCK_STREAM)
+        self.url = f"postgres://postgres@127.0.0.1:{self.port}/postgres"
+
+    def run(self, *args):
+        command = [str(self.bin / args[0]), *args[1:]]
+        if os.geteuid() == 0:  # initdb and postgres refuse to run as root
+            command = ["runuser", "-u", "postgres", "--", *command]
+        subprocess.run(command, check=True, capture_output=True, timeout=120)
+
+    def create(self):
+        self.data.mkdir()
+        if os.geteuid() == 0:
+            shutil.chown(self.workdir, "postgres")
+            shutil.chown(self.data, "postgres")
+        self.run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8")
+        return self.start()
+
+    def start(self):
+        options = f"-h 127.0.0.1 -p {self.port} -k {self.workdir} -c fsync=off"
+        self.run(
+            "pg_ctl",
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.workdir / "pg.log"),
+            "-w",
+            "-o",
+            options,
+            "start",
+        )
+        return self
+
+    def stop(self):
+        if (self.data / "postmaster.pid").exists():
+            self.run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
+
+
+@pytest.fixture
+def throwaway_postgres():
+    # Under /tmp itself: the postgres user cannot reach into pytest's root-only folders.
+    workdir = Path(tempfile.mkdtemp(prefix="portal-fault-pg."))
+    os.chmod(workdir, 0o755)
+    server = ThrowawayPostgres(workdir)
+    yield server
+    server.stop()
+    shutil.rmtree(workdir, ignore_errors=True)
+
+
+SETUP_SCRIPT = """
+import django
+django.setup()
+from portal.models import ApiKey, Customer, User
+customer = Customer.objects.create(name="Fault Test")
+user = User.objects.create_user("faulty", password="fault-test-login-pw-2026", customer=customer)
+print("token", ApiKey.objects.issue(user=user, name="fault")[1])
+"""
+
+
+@pytest.fixture
+def portal_on_throwaway_postgres(throwaway_postgres, tmp_path):
+    throwaway_postgres.create()
+    env = dict(
+        os.environ,
+        DJANGO_SETTINGS_MODULE="tests.settings",
+        DATABASE_URL=throwaway_postgres.url,
+        PYTHONPATH=str(REPO),
+    )
+    for args in (["manage.py", "migrate", "--noinput"], ["-c", SETUP_SCRIPT]):
+        done = subprocess.run(
+            [sys.executable, *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=300
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
+    token = done.stdout.split("token ")[1].strip()
+    port = free_port(socket.SOCK_STREAM)
+    log = open(tmp_path / "gunicorn.log", "wb")  # noqa: SIM115 - the process owns it
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "portal.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "1",
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+
+    def serving():
+        try:
+            return requests.get(f"{base}/accounts/login/", timeout=5).status_code == 200
+        except requests.ConnectionError:
+            return False
+
+    wait_for(serving, "gunicorn to serve the portal", timeout=60)
+    yield base, token, throwaway_postgres
+    os.killpg(server.pid, signal.SIGTERM)
+    server.wait(20)
+
+
+def test_with_postgresql_stopped_pages_and_api_answer_503_and_nothing_is_written(
+    portal_on_throwaway_postgres,
+):
+    base, token, postgres = portal_on_throwaway_postgres
+    api = {"Authorization": f"Bearer {token}"}
+    browser = requests.Session()
+    browser.get(f"{base}/accounts/login/")
+    logged_in = browser.post(
+        f"{base}/accounts/login/",
+        {
+            "username": "faulty",
+            "password": "fault-test-login-pw-2026",
+            "csrfmiddlewaretoken": browser.cookies["csrftoken"],
+        },
+        headers={"Referer": f"{base}/accounts/login/"},
+    )
+    assert logged_in.url == f"{base}/auth/"
+    assert requests.get(f"{base}/api/v1/ip-auth/", headers=api).status_code == 200
+
+    postgres.stop()
+    page = browser.get(f"{base}/auth/")
+    assert page.status_code == 503
+    assert "database cannot be reached" in page.text
+    assert "Traceback" not in page.text
+    assert "script-src 'self'" in page.headers["Content-Security-Policy"]
+    listed = requests.get(f"{base}/api/v1/ip-auth/", headers=api)
+    assert listed.status_code == 503
+    assert listed.json()["error"]["code"] == "service_unavailable"
+    saved = browser.post(
+        f"{base}/auth/ip/new/",
+        {
+            "host": "192.0.2.150\n192.0.2.151",
+            "direction": "egress",
+            "channels": "0",
+            "flow_speed": "0",
+            "enabled": "on",
+            "protocol": "udp",
+            "dial_pattern": "e164",
+            "csrfmiddlewaretoken": browser.cookies["csrftoken"],
+        },
+        headers={"Referer": f"{base}/auth/ip/new/"},
+    )
+    assert saved.status_code == 503
+    created = requests.post(f"{base}/api/v1/ip-auth/", json={"host": "192.0.2.152"}, headers=api)
+    assert created.status_code == 503
+    assert "database cannot be reached" in created.json()["error"]["message"]
+
+    # Back up: the portal recovers by itself, and none of the refused saves was written.
+    postgres.start()
+    wait_for(lambda: browser.get(f"{base}/auth/").status_code == 200, "the portal to recover")
+    entries = requests.get(f"{base}/api/v1/ip-auth/", headers=api).json()
+    assert entries["count"] == 0
