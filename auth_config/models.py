@@ -180,7 +180,16 @@ class IpAuthEntry(AuthSettings):
             ),
             models.CheckConstraint(condition=~Q(protocol="smpp"), name="ipauth_protocol_supported"),
         ]
-        indexes = [models.Index(fields=["customer", "host"], name="ipauth_customer_host")]
+        indexes = [
+            models.Index(fields=["customer", "host"], name="ipauth_customer_host"),
+            # Every saved change looks up the enabled egress ranges (firewall's automatic
+            # lift); ranges are few, entries many: without this that is a full-table scan.
+            models.Index(
+                fields=["host"],
+                condition=Q(direction="egress") & Q(host__contains="/"),
+                name="ipauth_egress_ranges",
+            ),
+        ]
 
     def __str__(self):
         return f"{self.host}:{self.port} ({self.direction})"

@@ -227,8 +227,12 @@ def sync(r):
         f"| round-trips to the switch | {', '.join(map(str, trips))} "
         f"(1 dump + 1 reload + {y['unblocks']:,} deletes) |",
         "",
-        f"Then {rl['address_rows']:,} rows in `switch_address` ({rl['loaded_by_switch']:,} "
-        "loaded by the switch after the reload):",
+        f"Then {rl['address_rows']:,} rows in `switch_address`"
+        + (
+            f" ({rl['loaded_by_switch']:,} loaded by the switch after the reload):"
+            if rl["loaded_by_switch"] is not None
+            else ":"
+        ),
         "",
         f"| `permissions.addressReload` | {sec(rl['reload'])} |",
         "|---|---|",

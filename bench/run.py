@@ -72,7 +72,7 @@ SCALES = {
         load_connections=8,
         create_batches=20,
         create_batch_size=500,
-        create_time_limit=240,
+        create_time_limit=180,
         sync_runs=5,
         gunicorn_workers=2,
     ),
@@ -440,8 +440,12 @@ class Bench:
                     round_trips.append(calls)
                 else:
                     samples[name].append(timed(measure[name])[0])
-        dump = self.kamailio.rpc("permissions.addressDump")
-        loaded = len(dump.get("Address", dump) if isinstance(dump, dict) else dump or [])
+        loaded = None
+        if rows <= 1000:
+            # Listing 100,000 addresses over JSON-RPC takes Kamailio minutes: only checked
+            # on small data (the test suite's run).
+            dump = self.kamailio.rpc("permissions.addressDump")
+            loaded = len(dump.get("Address", dump) if isinstance(dump, dict) else dump or [])
         figures = {name: summary(values) for name, values in samples.items()}
         self.results["reload"] = {
             **figures,

@@ -528,7 +528,7 @@ def _inside_enabled_egress_entries(blocks):
     entries = IpAuthEntry.objects.filter(enabled=True, direction=Direction.EGRESS)
     exact = entries.filter(host=Func(OuterRef("ip"), function="host", output_field=CharField()))
     covered = Q(Exists(exact))
-    networks = list(entries.filter(host__contains="/").values_list("host", flat=True))
+    networks = list(entries.filter(host__contains="/").order_by().values_list("host", flat=True))
     if networks:
         blocks = blocks.annotate(
             in_egress_range=RawSQL(
