@@ -4,6 +4,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Cast
 
 from portal import crypto
 from portal.models import CustomerOwnedModel
@@ -309,7 +310,12 @@ class SipUser(AuthSettings):
                 condition=~Q(protocol="smpp"), name="sipuser_protocol_supported"
             ),
         ]
-        indexes = [models.Index(fields=["customer", "username"], name="sipuser_customer_username")]
+        indexes = [
+            models.Index(fields=["customer", "username"], name="sipuser_customer_username"),
+            # The switch looks up a SIP user's whitelist on every call by the integer id its
+            # views expose (CAST(id AS integer)), which the primary key index cannot serve.
+            models.Index(Cast("id", models.IntegerField()), name="sipuser_id_as_integer"),
+        ]
 
     def __str__(self):
         return f"{self.username}@{self.realm}"
