@@ -290,8 +290,9 @@ def profiles(r):
     lines = [
         "## Profiles",
         "",
-        "pyinstrument over in-process requests (Django's test client, the same settings), "
-        "functions by total time, the portal's own and the libraries':",
+        "pyinstrument over 50 in-process requests each (Django's test client, the same "
+        "settings), functions by their own time (excluding what they call), summed over "
+        "the 50 requests; the per-request time includes the profiler's overhead:",
         "",
     ]
     for label, item in r["profiles"].items():
