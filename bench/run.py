@@ -20,6 +20,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
@@ -727,6 +728,7 @@ def main(argv=None):
         if not args.keep_database:
             data.drop_database(base_url, name)
     results["load_after"] = os.getloadavg()
+    results["finished_at"] = datetime.now(UTC).isoformat()
 
     from .report import render
 
