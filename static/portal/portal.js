@@ -104,6 +104,35 @@
     }
   });
 
+  // A request that may take a while (a sync run in the request, say) shows that it is under
+  // way, and a second press does not send it twice.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    var button = event.submitter;
+    if (form.getAttribute("aria-busy") === "true") {
+      event.preventDefault();
+      return;
+    }
+    if (!button || !button.hasAttribute("data-busy-label")) return;
+    button.setAttribute("data-ready-label", button.innerHTML);
+    button.textContent = button.getAttribute("data-busy-label");
+    button.setAttribute("aria-disabled", "true");
+    form.setAttribute("aria-busy", "true");
+  });
+
+  // Coming back through the browser's history shows the page as it was left: ready again.
+  window.addEventListener("pageshow", function (event) {
+    if (!event.persisted) return;
+    document.querySelectorAll('form[aria-busy="true"]').forEach(function (form) {
+      form.removeAttribute("aria-busy");
+    });
+    document.querySelectorAll("[data-ready-label]").forEach(function (button) {
+      button.innerHTML = button.getAttribute("data-ready-label");
+      button.removeAttribute("data-ready-label");
+      button.removeAttribute("aria-disabled");
+    });
+  });
+
   document.addEventListener("focusin", function (event) {
     if (event.target.matches("[data-select-on-focus]")) event.target.select();
   });

@@ -29,6 +29,18 @@ pytestmark = [pytest.mark.switch, pytest.mark.browser, pytest.mark.django_db(tra
 
 BLOCKED = "Blocked by firewall"
 HHMM = r"\d\d:\d\d"
+# Runs last on a form's submission: records the pressed button, the form's state, and whether
+# a second submission at that moment would be refused.
+PROBE_PROGRESS = """() => window.addEventListener("submit", event => {
+    if (event.probe) return;
+    const again = new Event("submit", {bubbles: true, cancelable: true});
+    again.probe = true;
+    event.target.dispatchEvent(again);
+    const button = event.submitter;
+    sessionStorage.setItem("progress", JSON.stringify([button.textContent,
+        button.getAttribute("aria-disabled"), event.target.getAttribute("aria-busy"),
+        again.defaultPrevented]));
+})"""
 
 
 @pytest.fixture
@@ -139,8 +151,17 @@ def test_6_admin_filters_by_customer_unblocks_two_and_sees_them_verified(
         refused_and_banned(sipp, switch, ip)
 
     page = open_page(staff_user, "/firewall/")
+    # The sync runs in the request and may take a while: the page shows it is under way, and
+    # a second press sends nothing more. What the page showed as it left is noted for later.
+    page.evaluate(PROBE_PROGRESS)
     page.get_by_role("button", name="Sync now").click()
     check(page)
+    assert page.evaluate("JSON.parse(sessionStorage.getItem('progress'))") == [
+        "Syncing…",
+        "true",
+        "true",
+        True,  # the second press was refused
+    ]
     blocked = page.get_by_role("region", name="Blocked IPs")
     for ip in [*mine, theirs]:
         expect(blocked.get_by_role("row").filter(has_text=ip)).to_contain_text(
