@@ -97,10 +97,18 @@ def test_1_add_an_ip_entry_with_mistakes_fix_it_and_find_it(open_page, customer_
 def test_2_change_channels_then_read_the_audit_log(open_page, customer_user):
     IpAuthEntryFactory(customer=customer_user.customer, host="198.51.100.20", channels=20)
     page = open_page(customer_user, "/auth/")
+    # By keyboard: the first Tab offers to skip the navigation, and Enter sends the form.
+    page.keyboard.press("Tab")
+    skip = page.get_by_role("link", name="Skip to content")
+    expect(skip).to_be_focused()
+    expect(skip).to_be_in_viewport()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("main")).to_be_focused()
     page.get_by_role("link", name="198.51.100.20").click()
     check(page)
     page.get_by_label("Channels").fill("45")
-    page.get_by_role("button", name="Save").click()
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
     check(page)
     expect(message(page)).to_contain_text("Saved 198.51.100.20.")
 
