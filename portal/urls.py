@@ -3,8 +3,12 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from portal import two_factor
+
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="auth_config:index"), name="home"),
+    path("accounts/2fa/", two_factor.VerifyView.as_view(), name="otp_verify"),
+    path("accounts/2fa/setup/", two_factor.SetupView.as_view(), name="otp_setup"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
     path("auth/", include("auth_config.urls")),

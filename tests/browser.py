@@ -9,6 +9,8 @@ from django.db import connections
 from django.test import Client
 from playwright.sync_api import sync_playwright
 
+from tests.otp import verify_second_factor
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
@@ -49,6 +51,7 @@ def page_as(browser, live_server):
         if user is not None:
             client = Client()
             client.force_login(user)
+            verify_second_factor(client, user)
             context.add_cookies(
                 [
                     {

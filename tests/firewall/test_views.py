@@ -12,6 +12,7 @@ from django.utils import timezone
 from firewall import services
 from firewall.models import BlockedIp, SwitchNode, SyncRun, UnblockRequest
 from tests.factories import CustomerFactory
+from tests.otp import verify_second_factor
 
 from .conftest import open_block
 
@@ -21,7 +22,7 @@ pytestmark = pytest.mark.django_db
 def login(user):
     client = Client()
     client.force_login(user)
-    return client
+    return verify_second_factor(client, user)
 
 
 def text(response):

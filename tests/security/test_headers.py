@@ -8,13 +8,14 @@ from django.urls import reverse
 
 from auth_config.models import IpAuthEntry
 from tests.factories import IpAuthEntryFactory
+from tests.otp import verify_second_factor
 from tests.views.helpers import ip_form
 
 
 def login(user):
     client = Client()
     client.force_login(user)
-    return client
+    return verify_second_factor(client, user)
 
 
 def csp_directives(response):

@@ -21,6 +21,7 @@ from django.utils import timezone
 from auth_config.models import IpAuthEntry, SipUser
 from firewall.models import BlockedIp, SwitchNode
 from tests.factories import TEST_PASSWORD, IpAuthEntryFactory
+from tests.otp import verify_second_factor
 from tests.views.helpers import ip_form, sip_form
 
 pytestmark = pytest.mark.django_db
@@ -229,6 +230,7 @@ def test_no_secret_leaks_anywhere_during_a_full_journey(customer_user, staff_use
     browser.get(reverse("firewall:customer_blocks"))
     staff = RecordingClient(journal)
     staff.force_login(staff_user)
+    verify_second_factor(staff, staff_user)
     staff.get(reverse("firewall:index"))
     staff.post(reverse("firewall:unblock"), {"ids": [block.pk], "confirm": "yes"})
     staff.get(reverse("firewall:index"))

@@ -5,6 +5,8 @@ from html import unescape
 
 from django.test import Client
 
+from tests.otp import verify_second_factor
+
 # Every form the views accept needs these; tests override what they are about.
 IP_FORM_DEFAULTS = {
     "channels": "0",
@@ -56,7 +58,7 @@ def field_errors(response, name):
 def login(user):
     client = Client()
     client.force_login(user)
-    return client
+    return verify_second_factor(client, user)
 
 
 def page_text(html):
