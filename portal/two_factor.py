@@ -7,6 +7,7 @@ from base64 import b32encode
 from django import forms
 from django.conf import settings
 from django.contrib.auth.mixins import LoginRequiredMixin
+from django.http import QueryDict
 from django.shortcuts import redirect, render, resolve_url
 from django.urls import reverse
 from django.utils import timezone
@@ -42,6 +43,12 @@ def next_url(request):
     return resolve_url(settings.LOGIN_REDIRECT_URL)
 
 
+def with_next(route, target):
+    query = QueryDict(mutable=True)
+    query["next"] = target
+    return f"{reverse(route)}?{query.urlencode(safe='/')}"
+
+
 def check_code(device, form):
     """Verify the form's code on the device; on failure the form says why."""
     allowed, details = device.verify_is_allowed()
@@ -68,7 +75,7 @@ class VerifyView(LoginRequiredMixin, View):
 
     def get(self, request):
         if self.device(request) is None:
-            return redirect(f"{reverse('otp_setup')}?next={next_url(request)}")
+            return redirect(with_next("otp_setup", next_url(request)))
         return self.render(request, CodeForm())
 
     def post(self, request):
@@ -93,7 +100,7 @@ class SetupView(LoginRequiredMixin, View):
 
     def get(self, request):
         if any(devices_for_user(request.user, confirmed=True)):
-            return redirect(f"{reverse('otp_verify')}?next={next_url(request)}")
+            return redirect(with_next("otp_verify", next_url(request)))
         return self.render(request, CodeForm())
 
     def post(self, request):
@@ -141,7 +148,7 @@ class StaffSecondFactorMiddleware:
         user = request.user
         if user.is_authenticated and user.is_staff and not user.is_verified():
             if not self.exempt(request.path_info):
-                return redirect(f"{reverse('otp_verify')}?next={request.get_full_path()}")
+                return redirect(with_next("otp_verify", request.get_full_path()))
         return self.get_response(request)
 
     @staticmethod

@@ -2,6 +2,7 @@
 API keys do not."""
 
 import re
+from html import unescape
 
 import pytest
 from django.test import Client
@@ -121,3 +122,15 @@ def test_staff_can_log_out_without_the_second_factor(staff_user):
     client = password_login(staff_user)
     client.post(reverse("logout"))
     assert client.get("/firewall/").url.startswith(LOGIN)
+
+
+def test_after_the_code_staff_land_on_the_page_they_asked_for_with_its_query(staff_user):
+    device = staff_device(staff_user)
+    client = password_login(staff_user)
+    wanted = "/auth/?ip-q=192.0&direction=egress"
+    to_verify = client.get(wanted)
+    assert to_verify.url.startswith(VERIFY)
+    form = client.get(to_verify.url).content.decode()
+    next_value = re.search(r'name="next" value="([^"]*)"', form)[1]
+    response = client.post(VERIFY, {"code": current_code(device), "next": unescape(next_value)})
+    assert response.status_code == 302 and response.url == wanted
