@@ -28,7 +28,6 @@ WIDER_THAN = """width => Array.from(document.querySelectorAll("body *"))
 
 
 def photograph(page, name):
-    page.evaluate("document.activeElement && document.activeElement.blur()")  # no focus ring
     for device, width in WIDTHS.items():
         page.set_viewport_size({"width": width, "height": 800})
         too_wide = page.evaluate(WIDER_THAN, width)
