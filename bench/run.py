@@ -600,6 +600,7 @@ class Bench:
                 memory["celery_after_sync"] = self.celery_peak()
             finally:
                 self.celery.stop()
+                self.redis.delete(self.rpc_counter)
         finally:
             self.kamailio.stop()
         self.step("EXPLAIN", self.explains)
