@@ -13,9 +13,14 @@ import threading
 import time
 from pathlib import Path
 
+import psycopg2
 import pytest
 import redis
 import requests
+from auditlog.models import LogEntry
+from django.db import connection
+from django.db.models.signals import post_save
+from django.test import Client
 
 from auth_config.models import IpAuthEntry
 from firewall import services as firewall_services
@@ -28,6 +33,7 @@ from firewall.models import (
     UnblockState,
 )
 from tests.switch.conftest import database_url, free_port
+from tests.views.helpers import ip_form
 
 REPO = Path(__file__).resolve().parents[2]
 WAIT = 120  # seconds a background part may take to catch up before the test gives up
@@ -475,3 +481,36 @@ def test_with_postgresql_stopped_pages_and_api_answer_503_and_nothing_is_written
     wait_for(lambda: browser.get(f"{base}/auth/").status_code == 200, "the portal to recover")
     entries = requests.get(f"{base}/api/v1/ip-auth/", headers=api).json()
     assert entries["count"] == 0
+
+
+def test_a_connection_lost_in_the_middle_of_a_save_answers_503_and_writes_nothing(
+    transactional_db, customer_user
+):
+    hosts = ["192.0.2.171", "192.0.2.172", "192.0.2.173"]
+    client = Client(raise_request_exception=False)
+    client.force_login(customer_user)
+    saved = []
+    audit_entries = LogEntry.objects.count()
+
+    def cut_the_connection(sender, instance, **kwargs):
+        # After the second of three entries is saved, PostgreSQL ends this session.
+        saved.append(instance.host)
+        if len(saved) == 2:
+            backend = connection.connection.get_backend_pid()
+            with psycopg2.connect(database_url()) as other, other.cursor() as cursor:
+                cursor.execute("SELECT pg_terminate_backend(%s)", [backend])
+
+    post_save.connect(cut_the_connection, sender=IpAuthEntry)
+    try:
+        response = client.post("/auth/ip/new/", ip_form(host="\n".join(hosts)))
+    finally:
+        post_save.disconnect(cut_the_connection, sender=IpAuthEntry)
+    assert saved[:2] == hosts[:2]
+    assert response.status_code == 503
+    assert "database cannot be reached" in response.content.decode()
+
+    connection.close()
+    assert not IpAuthEntry.objects.filter(host__in=hosts).exists()
+    assert LogEntry.objects.count() == audit_entries
+    # The portal carries on with a new connection.
+    assert client.get("/auth/").status_code == 200
