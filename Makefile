@@ -2,7 +2,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 DEV_ENV := DJANGO_DEBUG=true
 
-.PHONY: run test lint check venv clean
+.PHONY: run test lint check venv clean screenshots
 
 $(VENV)/.installed: requirements.txt
 	python3 -m venv $(VENV)
@@ -32,6 +32,10 @@ test: venv
 check:
 	DJANGO_SETTINGS_MODULE=tests.settings $(PY) manage.py check --fail-level WARNING
 	DJANGO_SETTINGS_MODULE=tests.settings $(PY) manage.py makemigrations --check --dry-run
+
+## Refresh the README's screenshots in docs/screenshots/ (taken by the browser tests).
+screenshots: venv
+	deploy/dev/with-test-services.sh env UPDATE_SCREENSHOTS=1 $(PY) -m pytest tests/journeys/test_screenshots.py
 
 pytest:
 	$(PY) -m pytest $(PYTEST_ARGS)
