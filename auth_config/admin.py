@@ -8,23 +8,16 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils.html import format_html
 
+from portal.admin import ReadOnlyModelAdmin
+
 from . import services
 from .models import IpAuthEntry, SipUser
 
 
-class ReadMostlyAdmin(admin.ModelAdmin):
+class ReadMostlyAdmin(ReadOnlyModelAdmin):
     list_select_related = ["customer"]
     actions = ["enable", "disable"]
     portal_url_name = None
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def has_toggle_permission(self, request):
         return request.user.is_staff

@@ -4,19 +4,12 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
 
+from portal.admin import ReadOnlyModelAdmin
+
 from .models import BlockedIp, SwitchNode, SyncRun, UnblockRequest
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
+class ReadOnlyAdmin(ReadOnlyModelAdmin):
     @admin.display(description="firewall page")
     def firewall_link(self, obj):
         return format_html('<a href="{}">Open the firewall page</a>', reverse("firewall:index"))

@@ -5,6 +5,19 @@ from django.db.models import Count
 from .models import Customer, User
 
 
+class ReadOnlyModelAdmin(admin.ModelAdmin):
+    """Browse-only admin for records that change through the portal's services, never here."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Customer)
 class CustomerAdmin(admin.ModelAdmin):
     list_display = ["name", "sip_realm", "active", "user_count", "created_at"]
