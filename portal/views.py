@@ -60,6 +60,12 @@ class ApiKeysView(LoginRequiredMixin, View):
 
 @method_decorator(never_cache, name="dispatch")
 class RevokeApiKeyView(LoginRequiredMixin, View):
+    """GET asks first (a revoked key cannot be brought back); POST revokes."""
+
+    def get(self, request, pk):
+        api_key = get_object_or_404(ApiKey, pk=pk, user=request.user, revoked_at__isnull=True)
+        return render(request, "portal/confirm_revoke.html", {"api_key": api_key})
+
     def post(self, request, pk):
         api_key = get_object_or_404(ApiKey, pk=pk, user=request.user)
         api_key.revoke()

@@ -146,12 +146,19 @@ def test_only_the_owner_sees_and_revokes_a_key(client, customer_user):
     assert ApiClient(token).get(LIST).status_code == 200
 
 
-def test_revoke_needs_a_post(client, customer_user):
+def test_revoke_asks_first_and_only_a_post_revokes(client, customer_user):
     api_key, _ = ApiKey.objects.issue(user=customer_user, name="crm")
     client.force_login(customer_user)
-    assert client.get(f"{PAGE}{api_key.pk}/revoke/").status_code == 405
+    page = client.get(f"{PAGE}{api_key.pk}/revoke/")
+    assert page.status_code == 200
+    assert "Revoke the key “crm”?" in page.content.decode()
+    assert "cannot be undone" in page.content.decode()
     api_key.refresh_from_db()
     assert api_key.is_active
+    client.post(f"{PAGE}{api_key.pk}/revoke/")
+    api_key.refresh_from_db()
+    assert not api_key.is_active
+    assert client.get(f"{PAGE}{api_key.pk}/revoke/").status_code == 404
 
 
 # --- manage.py create_api_key --------------------------------------------------------------

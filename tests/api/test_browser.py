@@ -45,7 +45,8 @@ def test_key_from_the_page_then_docs_and_a_call(page_as, customer_user, live_ser
     assert [item["host"] for item in answer.json()["results"]] == ["192.0.2.150"]
 
     page.goto("/api-keys/")
-    page.get_by_role("button", name="Revoke provisioning").click()
+    page.get_by_role("link", name="Revoke provisioning").click()
+    page.get_by_role("button", name="Yes, revoke").click()
     expect(page.get_by_text("is revoked and no longer works")).to_be_visible()
     refused = page.request.get(
         f"{live_server.url}/api/v1/ip-auth/", headers={"Authorization": f"Bearer {token}"}
