@@ -6,6 +6,7 @@ whose ValidationError is mapped back onto the fields here with `apply_errors`.
 
 import django_filters
 from django import forms
+from django.urls import reverse_lazy
 from django.utils.html import format_html
 
 from portal.models import Customer
@@ -288,7 +289,18 @@ class IpAuthEntryForm(EntryForm):
         if instance is None:
             self.fields["host"] = forms.CharField(
                 label="IP(s) or hostname",
-                widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false"}),
+                widget=forms.Textarea(
+                    attrs={
+                        "rows": 3,
+                        "spellcheck": "false",
+                        # Ask the portal, while the customer types, whether an address is
+                        # blocked on the switch (the answer fills #host-blocks).
+                        "hx-get": reverse_lazy("auth_config:ip_host_check"),
+                        "hx-trigger": "load, input changed delay:600ms",
+                        "hx-target": "#host-blocks",
+                        "aria-describedby": "host-blocks",
+                    }
+                ),
                 help_text=(
                     "One per line; each becomes its own entry. IPv4, IPv6, a CIDR range "
                     "(egress only) or a hostname such as pbx.example.com."
@@ -296,6 +308,9 @@ class IpAuthEntryForm(EntryForm):
             )
             del self.fields["clear_uac_password"]
             self.fields["uac_password"].help_text = "Ingress entries only, with the username."
+            if "customer" in self.fields:
+                # Staff check the addresses against the customer they have chosen.
+                self.fields["host"].widget.attrs["hx-include"] = "[name=customer]"
         else:
             self.fields["host"] = forms.CharField(
                 label="IP or hostname",

@@ -6,6 +6,7 @@ app_name = "auth_config"
 urlpatterns = [
     path("", views.IndexView.as_view(), name="index"),
     path("ip/new/", views.IpEntryCreateView.as_view(), name="ip_create"),
+    path("ip/check-hosts/", views.IpHostCheckView.as_view(), name="ip_host_check"),
     path("ip/delete/", views.IpEntryDeleteView.as_view(), name="ip_delete"),
     path("ip/<int:pk>/", views.IpEntryUpdateView.as_view(), name="ip_edit"),
     path("ip/<int:pk>/audit-log/", views.IpEntryAuditView.as_view(), name="ip_audit"),

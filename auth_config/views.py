@@ -27,6 +27,7 @@ from portal import crypto
 from portal.audit import REDACTED_EMPTY
 
 from . import services
+from .addresses import normalize_address, split_addresses
 from .filtersets import SipUserFilterSet
 from .forms import (
     IpAuthEntryForm,
@@ -39,6 +40,7 @@ from .models import IpAuthEntry, SipUser
 from .templatetags.auth_tab import audit_value
 
 PAGE_SIZE = 25
+MAX_CHECKED_HOSTS = 50
 AUDIT_PAGE_SIZE = 20
 # Session key holding a generated SIP password (encrypted) until its one showing.
 GENERATED_PASSWORD_KEY = "auth_config.generated_password"
@@ -170,6 +172,29 @@ def tell_about_blocks(request, entries):
     hosts = [entry.host for entry in entries]
     for notice in firewall_services.block_notices(entries[0].customer_id, hosts):
         messages.warning(request, notice)
+
+
+class IpHostCheckView(AuthTabView):
+    """While a customer types addresses, say at once which of them the switch has blocked."""
+
+    def get(self, request):
+        hosts = []
+        for raw in split_addresses(request.GET.get("host", ""))[:MAX_CHECKED_HOSTS]:
+            try:
+                hosts.append(normalize_address(raw))
+            except ValidationError:
+                continue  # the form reports bad addresses when it is sent
+        customer_id = request.user.customer_id
+        if request.user.is_staff:
+            customer_id = self.customer_id_param(request.GET.get("customer"))
+        notices = (
+            firewall_services.block_notices(customer_id, hosts) if hosts and customer_id else []
+        )
+        return TemplateResponse(request, "auth_config/_host_blocks.html", {"notices": notices})
+
+    @staticmethod
+    def customer_id_param(raw):
+        return int(raw) if raw and raw.isdigit() and len(raw) < 12 else None
 
 
 class IpEntryCreateView(EntryFormView):

@@ -5,7 +5,7 @@ import re
 import pytest
 from django.urls import reverse
 
-from firewall.models import BlockedIp, UnblockRequest
+from firewall.models import BlockedIp, SwitchNode, UnblockRequest
 from tests.factories import CustomerFactory, IpAuthEntryFactory
 from tests.views.helpers import ip_form
 
@@ -82,3 +82,21 @@ def test_enabling_an_entry_lifts_its_unauthorised_block(node, customer_user, bro
     response = client.post(url, ip_form(host="198.51.100.7"), follow=True)
     assert "the block is being lifted (effective by" in text(response)
     assert UnblockRequest.objects.get().requested_by is None
+
+
+def test_the_ip_form_says_at_once_which_typed_address_is_blocked(client, customer_user):
+    node = SwitchNode.objects.create(name="form-sw", rpc_url="http://127.0.0.1:9/RPC")
+    open_block(node, "198.51.100.44")  # called before it was authorised: no owner yet
+    client.force_login(customer_user)
+    form = client.get(reverse("auth_config:ip_create")).content.decode()
+    assert 'hx-get="/auth/ip/check-hosts/"' in form and 'id="host-blocks"' in form
+
+    answer = client.get(
+        reverse("auth_config:ip_host_check"), {"host": "192.0.2.9\n198.51.100.44\nnot an ip"}
+    ).content.decode()
+    assert "198.51.100.44 is blocked because it called before it was authorised" in answer
+    assert "lifted automatically once the address is an enabled egress entry" in answer
+    assert "192.0.2.9" not in answer
+
+    quiet = client.get(reverse("auth_config:ip_host_check"), {"host": "192.0.2.9"})
+    assert "Blocked on the switch" not in quiet.content.decode()

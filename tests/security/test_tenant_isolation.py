@@ -47,6 +47,7 @@ ROUTES = {
     "api-docs": (PUBLIC, None),
     "auth_config:index": (OWN, None),
     "auth_config:ip_create": (OWN, None),
+    "auth_config:ip_host_check": (OWN, None),
     "auth_config:sip_create": (OWN, None),
     "auth_config:ip_delete": (BULK, "ip"),
     "auth_config:sip_delete": (BULK, "sip"),

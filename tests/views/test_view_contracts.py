@@ -1,11 +1,15 @@
 """Every Auth-tab page against the access rules of contract.py."""
 
+from urllib.parse import urlencode
+
 import pytest
 from django.urls import reverse
 
 from auth_config import urls as auth_urls
 from auth_config.models import IpAuthEntry, SipUser
+from firewall.models import SwitchNode
 from tests.factories import IpAuthEntryFactory, SipUserFactory
+from tests.firewall.conftest import open_block
 
 from .contract import AuthTabViewContract, StaffOnlyFieldsContract
 from .helpers import ip_form, sip_form
@@ -84,6 +88,27 @@ class TestIpCreate(CreateContract, StaffOnlyFieldsContract):
 
     def assert_staff_only_value_saved(self, customer):
         assert IpAuthEntry.objects.get(host="192.0.2.150", customer=customer).cli_prefix == "0044"
+
+
+class TestIpHostCheck(AuthTabViewContract):
+    url_names = ["ip_host_check"]
+
+    def make_entry(self, customer):
+        node = SwitchNode.objects.create(name="check-sw", rpc_url="http://127.0.0.1:9/RPC")
+        return open_block(node, "192.0.2.210", "auth_failures", customer=customer)
+
+    def url(self, entry):
+        query = urlencode({"host": "192.0.2.210", "customer": entry.customer_id})
+        return f"{reverse('auth_config:ip_host_check')}?{query}"
+
+    def assert_out_of_reach(self, response, entry, customer):
+        # Another customer's block is not theirs to see, even for the same address.
+        assert response.status_code == 200
+        assert "192.0.2.210" not in response.content.decode()
+
+    def assert_staff_allowed(self, response, entry):
+        assert response.status_code == 200
+        assert "192.0.2.210 is blocked on the switch" in response.content.decode()
 
 
 class TestIpEdit(AuthTabViewContract, StaffOnlyFieldsContract):
