@@ -202,23 +202,12 @@ class IpAuthEntryForm(EntryForm):
         "uac_password",
         "clear_uac_password",
     ]
+    # Model fields the form copies as they are; the rest are handled on their own (the owner,
+    # the host or hosts, and the write-only UAC password).
     saved_fields = [
-        "channels",
-        "flow_speed",
-        "enabled",
-        "restricted_codecs",
-        "manufacturer",
-        "version",
-        "protocol",
-        "port",
-        "dial_pattern",
-        "cli_prefix",
-        "tech_prefix",
-        "strip_digits",
-        "bandwidth",
-        "force_from",
-        "direction",
-        "uac_username",
+        name
+        for name in basic + advanced
+        if name not in ("customer", "host", "uac_password", "clear_uac_password")
     ]
 
     channels = model_field(IpAuthEntry, "channels", max_value=MAX_CHANNELS)
