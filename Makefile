@@ -32,6 +32,11 @@ test: venv
 check:
 	DJANGO_SETTINGS_MODULE=tests.settings $(PY) manage.py check --fail-level WARNING
 	DJANGO_SETTINGS_MODULE=tests.settings $(PY) manage.py makemigrations --check --dry-run
+	@# make run's own path: every migration and the demo data on SQLite.
+	rm -f .run/smoke.sqlite3 && mkdir -p .run/broker
+	$(DEV_ENV) DATABASE_URL=sqlite:///.run/smoke.sqlite3 $(PY) manage.py migrate --noinput -v0
+	$(DEV_ENV) DATABASE_URL=sqlite:///.run/smoke.sqlite3 $(PY) manage.py seed_demo
+	rm -f .run/smoke.sqlite3
 
 ## Refresh the README's screenshots in docs/screenshots/ (taken by the browser tests).
 screenshots: venv
