@@ -199,6 +199,18 @@ def update_sip_user(*, user, sip_user, fields):
     return sip_user
 
 
+def update_sip_user_and_password(*, user, sip_user, fields, password=None):
+    """Change the settings and the password as one change: both are saved or neither.
+
+    The password is the given one, or a generated one; returns (sip_user, generated or None).
+    """
+    with transaction.atomic():
+        sip_user = update_sip_user(user=user, sip_user=sip_user, fields=fields)
+        generated = set_sip_user_password(user=user, sip_user=sip_user, password=password)
+    sip_user.refresh_from_db()
+    return sip_user, generated
+
+
 def set_sip_user_password(*, user, sip_user, password=None):
     """Set the given password, or generate one; returns the generated password or None."""
     generated = None

@@ -12,7 +12,6 @@ from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -276,15 +275,14 @@ class SipUserUpdateView(EntryFormView):
             return None
         wanted, password = form.new_password()
         generated = None
-        # The settings and the new password are saved together or not at all.
-        with transaction.atomic():
+        if wanted:
+            sip_user, generated = services.update_sip_user_and_password(
+                user=self.request.user, sip_user=self.entry, fields=changes, password=password
+            )
+        else:
             sip_user = services.update_sip_user(
                 user=self.request.user, sip_user=self.entry, fields=changes
             )
-            if wanted:
-                generated = services.set_sip_user_password(
-                    user=self.request.user, sip_user=sip_user, password=password
-                )
         if generated:
             remember_generated_password(self.request, sip_user, generated)
             return redirect("auth_config:sip_password", pk=sip_user.pk)

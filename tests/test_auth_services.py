@@ -286,3 +286,23 @@ def test_every_bad_host_is_reported_at_once(customer_user):
     assert len(messages) == 2
     assert "192.0.2.300" in messages[0] and "did you mean 198.51.100.0/24" in messages[1]
     assert not IpAuthEntry.objects.exists()
+
+
+def test_settings_and_password_change_together_or_not_at_all(customer_user, sip_user):
+    with pytest.raises(ValidationError) as exc:
+        services.update_sip_user_and_password(
+            user=customer_user,
+            sip_user=sip_user,
+            fields={"whitelist": ["192.0.2.0/24"]},
+            password="short",
+        )
+    assert "password" in errors_of(exc)
+    sip_user.refresh_from_db()
+    assert sip_user.whitelist == []
+
+    updated, generated = services.update_sip_user_and_password(
+        user=customer_user, sip_user=sip_user, fields={"whitelist": ["192.0.2.0/24"]}
+    )
+    assert updated.whitelist == ["192.0.2.0/24"]
+    expected = hashlib.md5(f"{updated.username}:{updated.realm}:{generated}".encode()).hexdigest()
+    assert updated.ha1 == expected

@@ -1,6 +1,5 @@
 """IP-auth entries and SIP users over the API: parse, scope, call the service, present."""
 
-from django.db import transaction
 from drf_spectacular.utils import (
     OpenApiExample,
     OpenApiResponse,
@@ -147,16 +146,17 @@ class SipUserViewSet(AuthObjectViewSet):
     def perform_update(self, serializer):
         fields = dict(serializer.validated_data)
         password = fields.pop("password", None)
-        # One change: new settings and new password are saved together or not at all.
-        with transaction.atomic():
+        if password is None:
             sip_user = services.update_sip_user(
                 user=self.request.user, sip_user=serializer.instance, fields=fields
             )
-            if password is not None:
-                services.set_sip_user_password(
-                    user=self.request.user, sip_user=sip_user, password=password
-                )
-                sip_user.refresh_from_db()
+        else:
+            sip_user, _ = services.update_sip_user_and_password(
+                user=self.request.user,
+                sip_user=serializer.instance,
+                fields=fields,
+                password=password,
+            )
         serializer.instance = sip_user
 
     def bulk_delete(self, queryset):
