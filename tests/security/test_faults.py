@@ -81,9 +81,12 @@ class ThrowawayRedis:
         client = redis.Redis.from_url(self.url)
 
         def up():
+            if self.process.poll() is not None:
+                pytest.fail(f"redis-server exited at start (is port {self.port} taken?)")
             try:
                 return client.ping()
-            except redis.ConnectionError:
+            except (redis.ConnectionError, redis.TimeoutError):
+                # Refused while it binds, or a reply slowed by a loaded machine: ask again.
                 return False
 
         wait_for(up, "the throwaway Redis to start", timeout=15)
