@@ -6,6 +6,8 @@ caller's name and asks for a switch sync once the change has committed.
 """
 
 import secrets
+from dataclasses import dataclass
+from functools import partial
 
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
@@ -18,6 +20,7 @@ from .models import (
     DEFAULT_SIP_PORT,
     DEFAULT_TLS_PORT,
     TLS_PROTOCOLS,
+    Direction,
     IpAuthEntry,
     SipUser,
 )
@@ -33,15 +36,38 @@ _sip_password_validators = [
 _switch_sync_hooks = []
 
 
+@dataclass(frozen=True)
+class SwitchDataChange:
+    """What a committed change means for the switches; handed to each hook.
+
+    `addresses`: IP-auth entries changed, so the switches' address tables need a reload.
+    `authorised_hosts`: hosts that are now enabled egress entries. Only blocks of these
+    addresses can have become liftable, so the hook looks at them alone rather than at
+    every open block (thousands, on a busy switch).
+    """
+
+    addresses: bool = False
+    authorised_hosts: tuple = ()
+
+
 def on_switch_data_changed(callback):
-    """Register a callable run after a commit that changed what a switch enforces."""
+    """Register `callback(change)`, run after a commit that changed what a switch enforces."""
     _switch_sync_hooks.append(callback)
     return callback
 
 
-def _after_commit_sync():
+def _after_commit_sync(change):
     for hook in _switch_sync_hooks:
-        transaction.on_commit(hook)
+        transaction.on_commit(partial(hook, change))
+
+
+def _ip_entries_changed(entries=()):
+    return SwitchDataChange(
+        addresses=True,
+        authorised_hosts=tuple(
+            entry.host for entry in entries if entry.enabled and entry.direction == Direction.EGRESS
+        ),
+    )
 
 
 def _check_staff_only(instance, fields, user):
@@ -132,7 +158,7 @@ def create_ip_auth_entries(*, user, hosts, fields, customer=None):
             created.append(entry)
         if errors:
             raise ValidationError(errors)
-        _after_commit_sync()
+        _after_commit_sync(_ip_entries_changed(created))
     return created
 
 
@@ -150,7 +176,7 @@ def update_ip_auth_entry(*, user, entry, fields):
         entry = IpAuthEntry.objects.select_for_update().get(pk=entry.pk)
         _apply_ip_fields(entry, fields)
         _save(entry)
-        _after_commit_sync()
+        _after_commit_sync(_ip_entries_changed([entry]))
     return entry
 
 
@@ -160,7 +186,7 @@ def delete_ip_auth_entries(*, user, entries):
         doomed = list(entries.select_for_update())
         for entry in doomed:
             entry.delete()  # one by one, so each deletion has its audit entry
-        _after_commit_sync()
+        _after_commit_sync(_ip_entries_changed())
     return len(doomed)
 
 
@@ -179,7 +205,7 @@ def create_sip_user(*, user, fields, password=None, customer=None):
     sip_user.password_changed_at = timezone.now()
     with acting_as(user), transaction.atomic():
         _save(sip_user)
-        _after_commit_sync()
+        _after_commit_sync(SwitchDataChange())
     return sip_user, generated
 
 
@@ -195,7 +221,7 @@ def update_sip_user(*, user, sip_user, fields):
         for name, value in fields.items():
             setattr(sip_user, name, value)
         _save(sip_user)
-        _after_commit_sync()
+        _after_commit_sync(SwitchDataChange())
     return sip_user
 
 
@@ -222,7 +248,7 @@ def set_sip_user_password(*, user, sip_user, password=None):
         sip_user.set_password(password)
         sip_user.password_changed_at = timezone.now()
         _save(sip_user)
-        _after_commit_sync()
+        _after_commit_sync(SwitchDataChange())
     return generated
 
 
@@ -231,5 +257,17 @@ def delete_sip_users(*, user, sip_users):
         doomed = list(sip_users.select_for_update())
         for sip_user in doomed:
             sip_user.delete()
-        _after_commit_sync()
+        _after_commit_sync(SwitchDataChange())
     return len(doomed)
+
+
+def customer_access_changed(customer):
+    """After a customer was enabled, disabled or deleted (in the admin).
+
+    The switches' views carry only active customers' entries and users, so the address
+    tables need a reload; re-enabled entries may lift blocks made in the meantime.
+    """
+    entries = ()
+    if customer.pk is not None and customer.active:
+        entries = customer.ipauthentry_set.all()
+    _after_commit_sync(_ip_entries_changed(entries))

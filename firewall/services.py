@@ -491,18 +491,21 @@ def request_unblock(*, user, blocked_ips):
     return results
 
 
-def lift_unauthorised_blocks(node=None):
+def lift_unauthorised_blocks(node=None, hosts=None):
     """Request an unblock for every "unauthorised" block whose IP is now an enabled egress entry.
 
     This is the product page's case of a new IP that called before it was authorised: once
     the customer has authorised it, the block is lifted through the normal unblock path.
-    Other reasons stay for an admin to judge. Returns the requests created.
+    Other reasons stay for an admin to judge. With `hosts` (addresses or ranges just
+    authorised), only blocks inside them are considered. Returns the requests created.
     """
     candidates = BlockedIp.objects.filter(
         cleared_at__isnull=True, reason=BanReason.UNAUTHORISED
     ).exclude(unblocks__state__in=OPEN_UNBLOCK_STATES)
     if node is not None:
         candidates = candidates.filter(node=node)
+    if hosts is not None:
+        candidates = _inside_hosts(candidates, hosts)
     candidates = list(_inside_enabled_egress_entries(candidates))
     if not candidates:
         return []
@@ -544,15 +547,38 @@ def _inside_enabled_egress_entries(blocks):
     covered = Q(Exists(exact))
     networks = list(entries.filter(host__contains="/").order_by().values_list("host", flat=True))
     if networks:
-        blocks = blocks.annotate(
-            in_egress_range=RawSQL(
-                '"firewall_blockedip"."ip" <<= ANY(%s::inet[])',
-                (networks,),
-                output_field=BooleanField(),
-            )
-        )
+        blocks = blocks.annotate(in_egress_range=_ip_inside_any(networks))
         covered |= Q(in_egress_range=True)
     return blocks.filter(covered)
+
+
+def _inside_hosts(blocks, hosts):
+    """Narrow `blocks` to the IPs inside `hosts` (addresses and ranges; names match nothing)."""
+    addresses, networks = set(), []
+    for host in hosts:
+        try:
+            network = ipaddress.ip_network(host, strict=False)
+        except ValueError:
+            continue  # a hostname: the switches' address tables hold no names
+        if network.num_addresses == 1:
+            addresses.add(str(network.network_address))
+        else:
+            networks.append(str(network))
+    covered = Q(ip__in=addresses)
+    if networks:
+        if connection.vendor != "postgresql":
+            return blocks  # see _inside_enabled_egress_entries
+        blocks = blocks.annotate(in_changed_range=_ip_inside_any(networks))
+        covered |= Q(in_changed_range=True)
+    return blocks.filter(covered)
+
+
+def _ip_inside_any(networks):
+    return RawSQL(
+        '"firewall_blockedip"."ip" <<= ANY(%s::inet[])',
+        (list(networks),),
+        output_field=BooleanField(),
+    )
 
 
 def _relapsed_after_automatic_lift(blocks):
@@ -644,11 +670,17 @@ def _queued_run_outstanding():
     return nodes.exists() and not not_waiting.exists()
 
 
-def switch_data_changed():
-    """Run after a commit that changed what a switch enforces (registered in apps.py)."""
+def switch_data_changed(change):
+    """Run after a commit that changed what a switch enforces (registered in apps.py).
+
+    `change` is an `auth_config.services.SwitchDataChange`: what to reload, which blocks
+    may have become liftable.
+    """
     try:
-        SwitchNode.objects.update(address_reload_pending=True)
-        lift_unauthorised_blocks()
+        if change.addresses:
+            SwitchNode.objects.update(address_reload_pending=True)
+        if change.authorised_hosts:
+            lift_unauthorised_blocks(hosts=change.authorised_hosts)
     except Exception:
         # Runs after the customer's change has committed: report, never undo it.
         logger.exception("Could not prepare the switch sync after a change")

@@ -2,6 +2,8 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 from django.db.models import Count
 
+from auth_config.services import customer_access_changed
+
 from .models import Customer, User
 
 
@@ -33,6 +35,21 @@ class CustomerAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(_user_count=Count("users"))
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change and "active" in form.changed_data:
+            customer_access_changed(obj)
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        customer_access_changed(obj)
+
+    def delete_queryset(self, request, queryset):
+        customers = list(queryset)
+        super().delete_queryset(request, queryset)
+        for customer in customers:
+            customer_access_changed(customer)
 
     @admin.display(description="users", ordering="_user_count")
     def user_count(self, customer):

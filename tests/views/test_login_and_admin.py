@@ -2,9 +2,10 @@
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from portal.models import Customer, User
-from tests.factories import TEST_PASSWORD, CustomerFactory
+from tests.factories import TEST_PASSWORD, CustomerFactory, IpAuthEntryFactory
 
 from .helpers import login, page_text
 
@@ -107,3 +108,28 @@ def test_admin_disables_entries_through_the_services(operator, ip_entry):
     assert response.status_code == 302
     ip_entry.refresh_from_db()
     assert ip_entry.enabled is False
+
+
+def test_disabling_a_customer_reloads_the_switches_and_enabling_it_lifts_its_blocks(
+    operator, customer, django_capture_on_commit_callbacks
+):
+    from firewall.models import BlockedIp, SwitchNode
+
+    node = SwitchNode.objects.create(name="sw1", rpc_url="http://127.0.0.1:1/RPC")
+    IpAuthEntryFactory(customer=customer, host="198.51.100.7")
+    change = reverse("admin:portal_customer_change", args=[customer.pk])
+
+    SwitchNode.objects.update(address_reload_pending=False)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = operator.post(change, {"name": customer.name})  # "active" unticked
+    assert response.status_code == 302
+    assert SwitchNode.objects.get().address_reload_pending is True
+
+    # While disabled, the switch refused the address and banned it.
+    now = timezone.now()
+    block = BlockedIp.objects.create(
+        node=node, ip="198.51.100.7", reason="unauthorised", first_seen=now, last_seen=now
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        operator.post(change, {"name": customer.name, "active": "on"})
+    assert block.unblocks.get().requested_by is None
