@@ -273,7 +273,10 @@ class IpAuthEntry(AuthSettings):
                     "your switch."
                 )
             raise ValidationError({"host": ValidationError(message, code="unique")})
-        super().validate_constraints(exclude=exclude)
+        # Not calling super(): every constraint in Meta is checked above or by clean_fields(),
+        # and Django's generic check would run each one again as a query of its own (four per
+        # save). tests/test_auth_services.py keeps that list complete; the database still
+        # enforces them all.
 
 
 def ha1(username, realm, password, algorithm="md5"):
@@ -367,4 +370,4 @@ class SipUser(AuthSettings):
         ):
             message = f"The username “{self.username}” is already taken; choose another."
             raise ValidationError({"username": ValidationError(message, code="unique")})
-        super().validate_constraints(exclude=exclude)
+        # Not calling super(), as in IpAuthEntry.validate_constraints().

@@ -678,7 +678,10 @@ def switch_data_changed(change):
     """
     try:
         if change.addresses:
-            SwitchNode.objects.update(address_reload_pending=True)
+            # Conditional, so a burst of saves writes the flag once, not once per save.
+            SwitchNode.objects.filter(address_reload_pending=False).update(
+                address_reload_pending=True
+            )
         if change.authorised_hosts:
             lift_unauthorised_blocks(hosts=change.authorised_hosts)
     except Exception:

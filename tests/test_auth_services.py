@@ -306,3 +306,39 @@ def test_settings_and_password_change_together_or_not_at_all(customer_user, sip_
     assert updated.whitelist == ["192.0.2.0/24"]
     expected = hashlib.md5(f"{updated.username}:{updated.realm}:{generated}".encode()).hexdigest()
     assert updated.ha1 == expected
+
+
+def test_every_database_constraint_is_checked_first_with_a_message_naming_the_field(
+    customer_user,
+):
+    # The models check their constraints themselves (validate_constraints() does not ask
+    # Django to query for each one again); a new constraint needs its check and a line here.
+    def ip_entry(host, **fields):
+        return services.create_ip_auth_entries(user=customer_user, hosts=[host], fields=fields)
+
+    def sip_user(**fields):
+        return services.create_sip_user(user=customer_user, fields=fields)
+
+    ip_entry("192.0.2.7")
+    ip_entry("192.0.2.8", direction="ingress")
+    sip_user(username="office-pbx")
+    violations = {
+        "ipauth_unique_egress_address": (lambda: ip_entry("192.0.2.7"), "host"),
+        "ipauth_unique_ingress_per_customer": (
+            lambda: ip_entry("192.0.2.8", direction="ingress"),
+            "host",
+        ),
+        "ipauth_port_range": (lambda: ip_entry("192.0.2.9", port=70000), "port"),
+        "ipauth_protocol_supported": (lambda: ip_entry("192.0.2.9", protocol="smpp"), "protocol"),
+        "sipuser_unique_per_realm": (lambda: sip_user(username="Office-PBX"), "username"),
+        "sipuser_protocol_supported": (
+            lambda: sip_user(username="branch", protocol="smpp"),
+            "protocol",
+        ),
+    }
+    constraints = {c.name for model in (IpAuthEntry, SipUser) for c in model._meta.constraints}
+    assert constraints == set(violations)
+    for name, (violate, field) in violations.items():
+        with pytest.raises(ValidationError) as exc:
+            violate()
+        assert field in errors_of(exc), name
