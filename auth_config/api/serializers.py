@@ -13,7 +13,7 @@ from auth_config.models import (
     Protocol,
     SipUser,
 )
-from portal.api.serializers import StrictSerializerMixin
+from portal.api.serializers import PortalModelSerializer, StrictSerializerMixin
 from portal.models import Customer
 
 STAFF_ONLY_HELP = "Operator staff only; please contact support to change it."
@@ -70,7 +70,7 @@ def customer_field():
     )
 
 
-class IpAuthEntrySerializer(StaffCustomerMixin, StrictSerializerMixin, serializers.ModelSerializer):
+class IpAuthEntrySerializer(StaffCustomerMixin, StrictSerializerMixin, PortalModelSerializer):
     """An IP-auth entry: one address of your switch and how calls are exchanged with it."""
 
     customer = customer_field()
@@ -145,7 +145,7 @@ class IpAuthEntrySerializer(StaffCustomerMixin, StrictSerializerMixin, serialize
         }
 
 
-class SipUserSerializer(StaffCustomerMixin, StrictSerializerMixin, serializers.ModelSerializer):
+class SipUserSerializer(StaffCustomerMixin, StrictSerializerMixin, PortalModelSerializer):
     """A SIP user: digest credentials for the realm, usable from the whitelisted addresses."""
 
     customer = customer_field()

@@ -5,9 +5,10 @@ from rest_framework import serializers
 
 from firewall import services
 from firewall.models import BlockedIp, SwitchNode, UnblockRequest
+from portal.api.serializers import PortalModelSerializer
 
 
-class UnblockRequestSerializer(serializers.ModelSerializer):
+class UnblockRequestSerializer(PortalModelSerializer):
     """One request to lift one blocking episode, and where it stands."""
 
     blocked_ip = serializers.PrimaryKeyRelatedField(read_only=True)
@@ -65,7 +66,7 @@ class UnblockRequestSerializer(serializers.ModelSerializer):
         return serializers.DateTimeField().to_representation(eta) if eta else None
 
 
-class BlockedIpSerializer(serializers.ModelSerializer):
+class BlockedIpSerializer(PortalModelSerializer):
     """One blocking episode of one IP on one switch node."""
 
     node = serializers.SlugRelatedField(slug_field="name", read_only=True)
@@ -126,7 +127,7 @@ class SyncRunSerializer(serializers.Serializer):
     error = serializers.CharField()
 
 
-class SwitchNodeSerializer(serializers.ModelSerializer):
+class SwitchNodeSerializer(PortalModelSerializer):
     """A Kamailio node the portal keeps in sync."""
 
     last_run = serializers.SerializerMethodField()
