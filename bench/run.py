@@ -234,8 +234,13 @@ class Bench:
             .first()
         )
         key = f"Authorization: Bearer {self.fixture['token']}"
+        floor = self.get(f"/bench/floor/ip-auth/{entry_id}/", headers=self.api_headers()).json()
+        api = self.get(f"{API_LIST}{entry_id}/", headers=self.api_headers()).json()
+        if floor["id"] != api["id"] or floor["host"] != api["host"]:
+            raise RuntimeError("The floor does not read the entry the API reads.")
         targets = {
             "bare": (f"{self.gunicorn.url}/bench/bare/", ()),
+            "floor_detail": (f"{self.gunicorn.url}/bench/floor/ip-auth/{entry_id}/", (key,)),
             "api_detail": (f"{self.gunicorn.url}{API_LIST}{entry_id}/", (key,)),
             "api_list_100": (f"{self.gunicorn.url}{API_LIST}?page_size=100", (key,)),
         }
@@ -261,6 +266,7 @@ class Bench:
             "rounds": rounds,
             "rates": rates,
             "ratio_detail": rates["api_detail"]["median"] / rates["bare"]["median"],
+            "ratio_floor_detail": rates["floor_detail"]["median"] / rates["bare"]["median"],
             "ratio_list": rates["api_list_100"]["median"] / rates["bare"]["median"],
             "seconds": self.scale.load_seconds,
             "threads": self.scale.load_threads,
