@@ -21,6 +21,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
+from functools import partial
 from importlib import metadata
 from pathlib import Path
 
@@ -224,15 +225,19 @@ class Bench:
 
     # --- 3. Throughput ---------------------------------------------------------------------
 
-    def throughput(self):
+    def first_entry_id(self):
+        """The entry the single-entry reads fetch: the customer's first in the API's order."""
         from auth_config.models import IpAuthEntry
 
-        entry_id = (
+        return (
             IpAuthEntry.objects.filter(customer_id=self.fixture["customer_id"])
             .order_by("host", "port", "id")
             .values_list("id", flat=True)
             .first()
         )
+
+    def throughput(self):
+        entry_id = self.first_entry_id()
         key = f"Authorization: Bearer {self.fixture['token']}"
         floor = self.get(f"/bench/floor/ip-auth/{entry_id}/", headers=self.api_headers()).json()
         api = self.get(f"{API_LIST}{entry_id}/", headers=self.api_headers()).json()
@@ -532,14 +537,8 @@ class Bench:
         from pyinstrument import Profiler
         from pyinstrument.renderers import ConsoleRenderer
 
-        from auth_config.models import IpAuthEntry
-
         client = Client(HTTP_AUTHORIZATION=f"Bearer {self.fixture['token']}")
-        entry_id = (
-            IpAuthEntry.objects.filter(customer_id=self.fixture["customer_id"])
-            .values_list("id", flat=True)
-            .first()
-        )
+        entry_id = self.first_entry_id()
         paths = {
             "API read of one entry": f"{API_LIST}{entry_id}/",
             "API list of 100": f"{API_LIST}?page_size=100",
@@ -561,6 +560,52 @@ class Bench:
                 "flat": "\n".join(text.strip().splitlines()[:35]),
             }
         self.results["profiles"] = found
+
+    def in_process(self):
+        """The API read beside the bare view and the same work in raw SQL, and its parts,
+        without a profiler or HTTP: what the framework adds, request by request."""
+        from django.test import Client
+
+        client = Client(HTTP_AUTHORIZATION=f"Bearer {self.fixture['token']}")
+        entry_id = self.first_entry_id()
+        targets = {
+            "bare": "/bench/bare/",
+            "floor_detail": f"/bench/floor/ip-auth/{entry_id}/",
+            "api_detail": f"{API_LIST}{entry_id}/",
+        }
+        measure = {name: partial(client.get, path) for name, path in targets.items()}
+        measure.update(self.api_read_parts(entry_id))
+        samples = {name: [] for name in measure}
+        for turn in range(self.scale.latency_runs * 5):
+            for name in rotated(list(measure), turn):
+                samples[name].append(timed(measure[name])[0])
+        self.results["in_process"] = {name: summary(values) for name, values in samples.items()}
+
+    def api_read_parts(self, entry_id):
+        """The parts of an API read of one entry, each alone: {name: callable}."""
+        from django.test import RequestFactory
+        from rest_framework.renderers import JSONRenderer
+        from rest_framework.request import Request
+
+        from auth_config.api.serializers import IpAuthEntrySerializer
+        from auth_config.models import IpAuthEntry
+        from portal.api.authentication import ApiKeyAuthentication
+
+        raw = RequestFactory().get(
+            f"{API_LIST}{entry_id}/", HTTP_AUTHORIZATION=f"Bearer {self.fixture['token']}"
+        )
+        request = Request(raw, authenticators=[ApiKeyAuthentication()])
+        user = request.user
+        entry = IpAuthEntry.objects.for_user(user).get(pk=entry_id)
+        data = IpAuthEntrySerializer(entry, context={"request": request}).data
+        return {
+            "part_key": lambda: ApiKeyAuthentication().authenticate(Request(raw)),
+            "part_query": lambda: IpAuthEntry.objects.for_user(user).get(pk=entry_id),
+            "part_serialiser": lambda: (
+                IpAuthEntrySerializer(entry, context={"request": request}).data
+            ),
+            "part_render": lambda: JSONRenderer().render(data),
+        }
 
     # --- the whole run ---------------------------------------------------------------------
 
@@ -610,6 +655,7 @@ class Bench:
         finally:
             self.kamailio.stop()
         self.step("EXPLAIN", self.explains)
+        self.step("in-process", self.in_process)
         if self.profile:
             self.step("profiles", self.profiles)
 

@@ -113,3 +113,11 @@ def test_the_benchmark_database_is_dropped_afterwards(tiny_run):
         leftover = cursor.fetchone()[0]
     connection.close()
     assert leftover == 0
+
+
+def test_the_api_read_was_taken_apart_beside_its_floors(tiny_run):
+    report, results = tiny_run
+    parts = results["in_process"]
+    for name in ("bare", "floor_detail", "api_detail", "part_key", "part_query"):
+        assert parts[name]["runs"] == results["scale"]["latency_runs"] * 5
+    assert "| of which the API key lookup" in report
