@@ -49,7 +49,7 @@ pytest:
 .PHONY: bench
 bench: venv
 	bench/prepare.sh
-	deploy/dev/with-test-services.sh $(PY) -m bench.run $(BENCH_ARGS)
+	THROWAWAY_PG_DURABLE=1 deploy/dev/with-test-services.sh $(PY) -m bench.run $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .run db.sqlite3

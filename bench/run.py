@@ -722,8 +722,13 @@ def service_versions(env):
     with connection.cursor() as cursor:
         cursor.execute("SHOW server_version")
         postgres = cursor.fetchone()[0]
+        # What a commit waits for: write figures depend on it.
+        durability = []
+        for name in ("fsync", "synchronous_commit"):
+            cursor.execute(f"SHOW {name}")
+            durability.append(f"{name} {cursor.fetchone()[0]}")
     return {
-        "postgresql": postgres,
+        "postgresql": f"{postgres}; {', '.join(durability)}",
         "redis": redis.Redis.from_url(env["REDIS_URL"]).info("server")["redis_version"],
     }
 

@@ -2,6 +2,8 @@
 # Run a command with PostgreSQL and Redis available.
 # DATABASE_URL / REDIS_URL are used when set; otherwise a throwaway server of each is started
 # on a free loopback port, and stopped (with its data) when the command ends.
+# The throwaway PostgreSQL skips fsync (tests need no durability) unless
+# THROWAWAY_PG_DURABLE=1, which the benchmarks set so that writes cost what they cost.
 set -euo pipefail
 
 workdir=$(mktemp -d /tmp/portal-test-services.XXXXXX)
@@ -45,8 +47,11 @@ if [ -z "${DATABASE_URL:-}" ]; then
   mkdir -p "$workdir/pg"
   [ "$(id -u)" = 0 ] && chown -R postgres: "$workdir"
   as_pg_user "$pg_bin/initdb" -D "$workdir/pg" -U postgres --auth=trust -E UTF8 >/dev/null
-  as_pg_user "$pg_bin/pg_ctl" -D "$workdir/pg" -l "$workdir/pg.log" -w \
-    -o "-h 127.0.0.1 -p $port -k $workdir -c fsync=off -c full_page_writes=off" start >/dev/null
+  pg_options="-h 127.0.0.1 -p $port -k $workdir"
+  if [ "${THROWAWAY_PG_DURABLE:-0}" != 1 ]; then
+    pg_options="$pg_options -c fsync=off -c full_page_writes=off"
+  fi
+  as_pg_user "$pg_bin/pg_ctl" -D "$workdir/pg" -l "$workdir/pg.log" -w -o "$pg_options" start >/dev/null
   export DATABASE_URL="postgres://postgres@127.0.0.1:$port/postgres"
   echo "Throwaway PostgreSQL on 127.0.0.1:$port"
 fi
