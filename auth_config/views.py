@@ -23,7 +23,7 @@ from django.views.generic import TemplateView
 
 from firewall import services as firewall_services
 from portal import crypto
-from portal.audit import REDACTED_EMPTY
+from portal.audit import REDACTED_EMPTY, visible_actor
 
 from . import services
 from .addresses import normalize_address, split_addresses
@@ -381,7 +381,17 @@ class AuditLogView(EntryView):
             .order_by("-timestamp", "-pk")
         )
         page = Paginator(log, AUDIT_PAGE_SIZE).get_page(request.GET.get("page"))
-        rows = [{"entry": log_entry, "changes": self.changes(log_entry)} for log_entry in page]
+        rows = []
+        for log_entry in page:
+            actor, address = visible_actor(log_entry, request.user)
+            rows.append(
+                {
+                    "entry": log_entry,
+                    "actor": actor,
+                    "address": address,
+                    "changes": self.changes(log_entry),
+                }
+            )
         return TemplateResponse(
             request,
             "auth_config/audit_log.html",

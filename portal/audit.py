@@ -10,6 +10,9 @@ in_request_context = ContextVar("in_request_context", default=False)
 
 REDACTED_SET = "[set]"
 REDACTED_EMPTY = "[not set]"
+# How operator staff appear in a customer's audit log: the customer learns that the operator
+# made the change, not who at the operator, nor from which of the operator's addresses.
+OPERATOR_STAFF = "operator staff"
 
 
 def redact(value):
@@ -39,3 +42,16 @@ def acting_as(user):
         return
     with set_actor(actor):
         yield
+
+
+def visible_actor(log_entry, viewer):
+    """Who made a logged change and from where, as `viewer` may see it: (name, address).
+
+    The name is None for a change made by the system (a sync, a command).
+    """
+    if not log_entry.actor_id:
+        return None, log_entry.remote_addr
+    actor = log_entry.actor
+    if actor.is_staff and not viewer.is_staff:
+        return OPERATOR_STAFF, None
+    return actor.get_username(), log_entry.remote_addr

@@ -5,7 +5,7 @@ from auditlog.models import LogEntry
 from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail
 
-from portal.audit import REDACTED_EMPTY, REDACTED_SET, redact
+from portal.audit import OPERATOR_STAFF, REDACTED_EMPTY, REDACTED_SET, redact, visible_actor
 
 # Largest id PostgreSQL's bigint holds; a larger one cannot name any row.
 MAX_ID = 2**63 - 1
@@ -101,7 +101,11 @@ class AuditLogEntrySerializer(serializers.Serializer):
     id = serializers.IntegerField()
     action = serializers.ChoiceField(choices=list(ACTION_NAMES.values()))
     actor = serializers.CharField(
-        allow_null=True, help_text="Username of who made the change; null for the system."
+        allow_null=True,
+        help_text=(
+            "Username of who made the change; null for the system. Customers see changes "
+            f'made by the operator\'s staff as "{OPERATOR_STAFF}", without their address.'
+        ),
     )
     timestamp = serializers.DateTimeField()
     remote_addr = serializers.IPAddressField(
@@ -126,12 +130,13 @@ class AuditLogEntrySerializer(serializers.Serializer):
             elif entry.action == LogEntry.Action.DELETE:
                 new = None
             changes[names.get(field, field)] = {"old": _shown(old), "new": _shown(new)}
+        actor, address = visible_actor(entry, self.context["viewer"])
         return {
             "id": entry.pk,
             "action": ACTION_NAMES.get(entry.action, "access"),
-            "actor": entry.actor.get_username() if entry.actor_id else None,
+            "actor": actor,
             "timestamp": serializers.DateTimeField().to_representation(entry.timestamp),
-            "remote_addr": entry.remote_addr,
+            "remote_addr": address,
             "changes": changes,
         }
 

@@ -100,6 +100,7 @@ class AuditLogMixin:
         context = {
             "model_field_names": self.model_field_names,
             "secret_fields": self.audit_secret_fields,
+            "viewer": request.user,
         }
         serializer = AuditLogEntrySerializer(page, many=True, context=context)
         return self.get_paginated_response(serializer.data)

@@ -370,3 +370,26 @@ def test_own_duplicate_is_a_conflict_but_a_bad_value_beside_it_is_a_400(customer
     both = customer_api.post(LIST, {"host": "192.0.2.78", "protocol": "tls", "port": 5060})
     assert both.status_code == 400
     assert "port" in fields_in_error(both)
+
+
+def test_customers_see_operator_changes_as_operator_staff_without_an_address(
+    customer_api, staff_user, make_key, ip_entry
+):
+    staff = ApiClient(make_key(staff_user), remote_addr="10.20.0.5")
+    assert staff.patch(detail(ip_entry), {"channels": 7}).status_code == 200
+    [change] = [
+        item
+        for item in customer_api.get(f"{detail(ip_entry)}audit-log/").json()["results"]
+        if item["action"] == "update"
+    ]
+    assert (change["actor"], change["remote_addr"]) == ("operator staff", None)
+    assert staff_user.username not in str(change)
+    [seen_by_staff] = [
+        item
+        for item in staff.get(f"{detail(ip_entry)}audit-log/").json()["results"]
+        if item["action"] == "update"
+    ]
+    assert (seen_by_staff["actor"], seen_by_staff["remote_addr"]) == (
+        staff_user.username,
+        "10.20.0.5",
+    )

@@ -121,3 +121,20 @@ def test_audit_log_is_paginated(customer_client, customer, customer_user):
     second = page_text(customer_client.get(url + "?page=2"))
     assert "Page 1 of 2" in first and "Page 2 of 2" in second
     assert "24 → 25" in first and "24 → 25" not in second
+
+
+def test_customers_see_operator_changes_as_operator_staff_without_an_address(
+    customer_client, staff_client, staff_user, ip_entry
+):
+    staff_client.post(
+        reverse("auth_config:ip_edit", args=[ip_entry.pk]),
+        ip_form(staff_user, host=ip_entry.host, channels="9"),
+        REMOTE_ADDR="10.20.0.5",
+    )
+    audit = reverse("auth_config:ip_audit", args=[ip_entry.pk])
+    seen_by_customer = page_text(customer_client.get(audit))
+    assert "Channels 0 → 9" in seen_by_customer
+    assert "operator staff" in seen_by_customer
+    assert staff_user.username not in seen_by_customer and "10.20.0.5" not in seen_by_customer
+    seen_by_staff = page_text(staff_client.get(audit))
+    assert staff_user.username in seen_by_staff and "10.20.0.5" in seen_by_staff
