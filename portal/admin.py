@@ -1,10 +1,12 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.auth.admin import UserAdmin
 from django.db.models import Count
+from django.template.response import TemplateResponse
 
 from auth_config.services import customer_access_changed
 
-from .models import Customer, User
+from .models import ApiKey, Customer, User
 
 
 class ReadOnlyModelAdmin(admin.ModelAdmin):
@@ -89,3 +91,55 @@ class PortalUserAdmin(UserAdmin):
             },
         ),
     ]
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(ReadOnlyModelAdmin):
+    """Customers' API keys, for operators: who has which, when it was last used, revoke one.
+
+    The key itself is never stored; only its prefix is shown.
+    """
+
+    list_display = ["name", "prefix", "user", "customer", "read_only", "last_used_at", "revoked_at"]
+    list_filter = ["read_only", ("revoked_at", admin.EmptyFieldListFilter)]
+    list_select_related = ["user", "user__customer"]
+    search_fields = ["name", "prefix", "user__username", "user__customer__name"]
+    fields = ["name", "prefix", "user", "read_only", "created_at", "last_used_at", "revoked_at"]
+    readonly_fields = fields
+    actions = ["revoke"]
+
+    @admin.display(description="customer", ordering="user__customer__name")
+    def customer(self, api_key):
+        return api_key.user.customer
+
+    def has_revoke_permission(self, request):
+        return request.user.is_staff
+
+    @admin.action(description="Revoke selected API keys", permissions=["revoke"])
+    def revoke(self, request, queryset):
+        active = list(queryset.active().select_related("user"))
+        if not active:
+            self.message_user(request, "The selected keys are already revoked.", messages.INFO)
+            return None
+        if request.POST.get("confirm") != "yes":
+            # Revoking cannot be undone: ask first, listing what would stop working.
+            return TemplateResponse(
+                request,
+                "admin/portal/apikey/confirm_revoke.html",
+                {
+                    **self.admin_site.each_context(request),
+                    "title": "Revoke API keys?",
+                    "opts": self.model._meta,
+                    "keys": active,
+                    "selected": request.POST.getlist(ACTION_CHECKBOX_NAME),
+                    "action_checkbox_name": ACTION_CHECKBOX_NAME,
+                },
+            )
+        for api_key in active:
+            api_key.revoke()
+        self.message_user(
+            request,
+            f"{len(active)} API key(s) revoked; they no longer work.",
+            messages.SUCCESS,
+        )
+        return None

@@ -1,6 +1,7 @@
 """Logging in and out, and the admin pages operators use to manage customers and users."""
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
@@ -133,3 +134,30 @@ def test_disabling_a_customer_reloads_the_switches_and_enabling_it_lifts_its_blo
     with django_capture_on_commit_callbacks(execute=True):
         operator.post(change, {"name": customer.name, "active": "on"})
     assert block.unblocks.get().requested_by is None
+
+
+def test_operator_finds_a_customers_api_key_and_revokes_it_after_confirming(
+    operator, customer_user
+):
+    from portal.models import ApiKey
+
+    api_key, token = ApiKey.objects.issue(user=customer_user, name="billing sync")
+    changelist = reverse("admin:portal_apikey_changelist")
+    listing = operator.get(changelist, {"q": customer_user.customer.name}).content.decode()
+    assert "billing sync" in listing and api_key.prefix in listing
+    assert api_key.key_hash not in listing and token not in listing
+    detail = operator.get(reverse("admin:portal_apikey_change", args=[api_key.pk]))
+    assert api_key.key_hash not in detail.content.decode()
+
+    chosen = {"action": "revoke", "_selected_action": [api_key.pk]}
+    asked = operator.post(changelist, chosen)
+    assert asked.status_code == 200 and "cannot be undone" in page_text(asked)
+    api_key.refresh_from_db()
+    assert api_key.is_active  # nothing happens before the confirmation
+
+    done = operator.post(changelist, {**chosen, "confirm": "yes"}, follow=True)
+    assert "1 API key(s) revoked" in page_text(done)
+    api_key.refresh_from_db()
+    assert not api_key.is_active
+    refused = Client().get("/api/v1/ip-auth/", HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert refused.status_code == 401
