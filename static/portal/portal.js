@@ -137,6 +137,42 @@
     if (event.target.matches("[data-select-on-focus]")) event.target.select();
   });
 
+  // The Auth tab's two sections each keep their search and page in the address. A live search
+  // or page change redraws one section only, so the links and forms of the other one still
+  // hold the first section's state as it was when they were drawn. Take it from the address
+  // instead, which htmx keeps current.
+  function otherSectionsState(prefix) {
+    var state = new URLSearchParams();
+    new URLSearchParams(window.location.search).forEach(function (value, key) {
+      if (key.indexOf(prefix) !== 0) state.append(key, value);
+    });
+    return state;
+  }
+
+  document.addEventListener("htmx:configRequest", function (event) {
+    var detail = event.detail;
+    var owner = detail.elt.closest("[data-state-prefix]");
+    if (!owner || detail.verb !== "get") return;
+    var prefix = owner.getAttribute("data-state-prefix") + "-";
+    var url = new URL(detail.path, window.location.href);
+    Array.from(url.searchParams.keys()).forEach(function (key) {
+      if (key.indexOf(prefix) !== 0) url.searchParams.delete(key);
+    });
+    var data = detail.formData;
+    Array.from(data.keys()).forEach(function (key) {
+      if (key.indexOf(prefix) !== 0) data.delete(key);
+    });
+    otherSectionsState(prefix).forEach(function (value, key) { data.append(key, value); });
+    detail.path = url.pathname + url.search;
+  });
+
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest("a[data-clear-state]");
+    if (!link) return;
+    var state = otherSectionsState(link.getAttribute("data-clear-state") + "-").toString();
+    link.href = window.location.pathname + (state ? "?" + state : "");
+  });
+
   function enhance(root) {
     root.querySelectorAll("[data-tabs]").forEach(buildTabs);
     root.querySelectorAll("[data-copy]").forEach(function (b) { b.hidden = false; });

@@ -274,3 +274,41 @@ def test_8_api_key_created_copied_shown_once_and_revoked(open_page, customer_use
         f"{live_server.url}/api/v1/ip-auth/", headers={"Authorization": f"Bearer {token}"}
     )
     assert answer.status == 401
+
+
+def test_searching_one_section_keeps_the_page_the_other_section_is_on(open_page, customer_user):
+    customer = customer_user.customer
+    IpAuthEntryFactory(customer=customer, host="192.0.2.10")
+    IpAuthEntryFactory(customer=customer, host="203.0.113.10")
+    for number in range(30):
+        SipUserFactory(customer=customer, username=f"pbx-{number:02}")
+    page = open_page(customer_user, "/auth/")
+    check(page)
+    sip_results = page.locator("#sip-results")
+    sip_results.get_by_role("link", name="Next ›").click()
+    expect(sip_results).to_contain_text("Page 2 of 2")
+    expect(page).to_have_url(re.compile(r"sip-page=2"))
+
+    page.get_by_label("Search IPs, hostnames, manufacturers").fill("192.0.2")
+    expect(page.locator("#ip-results")).not_to_contain_text("203.0.113.10")
+    expect(page).to_have_url(re.compile(r"ip-q=192\.0\.2"))
+    # The address bar still holds the SIP page, so a reload or a shared link shows both.
+    expect(page).to_have_url(re.compile(r"sip-page=2"))
+    page.reload()
+    check(page)
+    expect(page.locator("#sip-results")).to_contain_text("Page 2 of 2")
+    expect(page.locator("#ip-results")).not_to_contain_text("203.0.113.10")
+
+    # Paging the SIP users back keeps the IP search too.
+    page.locator("#sip-results").get_by_role("link", name="‹ Previous").click()
+    expect(page.locator("#sip-results")).to_contain_text("Page 1 of 2")
+    expect(page).to_have_url(re.compile(r"ip-q=192\.0\.2"))
+    check(page)
+
+    # Clearing a search that found nothing keeps the other section's state as well.
+    page.get_by_label("Search IPs, hostnames, manufacturers").fill("no-such-host")
+    page.locator("#ip-results").get_by_role("link", name="Clear the search").click()
+    check(page)
+    expect(page.locator("#ip-results")).to_contain_text("203.0.113.10")
+    expect(page).to_have_url(re.compile(r"sip-page=1"))
+    expect(page).not_to_have_url(re.compile(r"ip-q="))
