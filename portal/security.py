@@ -1,8 +1,9 @@
 """Response headers and failure handling that every page and API answer share.
 
 Django 5.2 has no Content-Security-Policy of its own, so the portal sets one here. Every
-script and style the portal uses is a file under /static/, so nothing inline is allowed: an
-injected <script> or on* handler never runs.
+script and style the portal uses is a file under /static/ (Swagger UI's page is overridden in
+templates/drf_spectacular/ for that), so nothing inline is allowed: an injected <script> or
+on* handler never runs.
 """
 
 import logging
