@@ -52,3 +52,21 @@ def test_api_docs_render_under_the_policy(page_as, customer_user):
     expect(page.get_by_text("SIP Auth Portal API").first).to_be_visible()
     expect(page.locator(".opblock").first).to_be_visible()
     assert violations == []
+
+
+def test_the_admin_renders_under_the_policy(page_as, staff_user, customer):
+    staff_user.is_superuser = True
+    staff_user.save()
+    IpAuthEntryFactory(customer=customer)
+    page = page_as(staff_user)
+    violations = record_csp_violations(page)
+    for path in (
+        "/admin/",
+        "/admin/auth_config/ipauthentry/",
+        f"/admin/portal/customer/{customer.pk}/change/",
+        "/admin/portal/user/add/",
+    ):
+        page.goto(path)
+        page.wait_for_load_state("networkidle")
+        expect(page.locator("#content")).to_be_visible()
+    assert violations == []
