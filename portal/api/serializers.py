@@ -36,7 +36,7 @@ class PortalModelSerializer(serializers.ModelSerializer):
     """A ModelSerializer that builds its fields from the model once per class.
 
     DRF builds them anew for every serializer, that is for every API request: reading the
-    model's fields and their options cost more than a database query per read
+    model's fields and their options took 0.4 ms of a 2.8 ms read of one entry
     (docs/benchmarks.md). A copy of the built fields is as good and costs half; what depends
     on the request (StaffCustomerMixin) is applied to the copy.
     """
