@@ -1,9 +1,11 @@
 import hashlib
+import ipaddress
 
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
-from django.db import models
-from django.db.models import Q
+from django.db import connection, models
+from django.db.models import BooleanField, Q
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast
 
 from portal import crypto
@@ -273,10 +275,53 @@ class IpAuthEntry(AuthSettings):
                     "your switch."
                 )
             raise ValidationError({"host": ValidationError(message, code="unique")})
+        if self.direction == Direction.EGRESS and self._overlaps_another_customer():
+            message = (
+                f"{self.host} overlaps addresses registered to another account on port "
+                f"{self.port}, so the switch could not tell your calls apart. Contact support "
+                "if these addresses are yours."
+            )
+            raise ValidationError({"host": ValidationError(message, code="overlap")})
         # Not calling super(): every constraint in Meta is checked above or by clean_fields(),
         # and Django's generic check would run each one again as a query of its own (four per
         # save). tests/test_auth_services.py keeps that list complete; the database still
         # enforces them all.
+
+    def _overlaps_another_customer(self):
+        """Whether another customer's egress entry on this port and tech prefix shares addresses
+        with this one: a range holding it, or (for a range) an address or range inside it.
+
+        The switch looks an address up among exact entries first and then among ranges in no
+        set order, so overlapping entries of two customers would let one take the other's
+        calls (and their limits) from the shared addresses.
+        """
+        try:
+            network = ipaddress.ip_network(self.host, strict=False)
+        except ValueError:
+            return False  # a hostname: the switches' address tables hold no names
+        others = IpAuthEntry.objects.filter(
+            direction=Direction.EGRESS, port=self.port, tech_prefix=self.tech_prefix
+        ).exclude(customer_id=self.customer_id)
+        if network.num_addresses == 1:
+            # Only ranges can hold an address, and they are few (index ipauth_egress_ranges).
+            others = others.filter(host__contains="/")
+        if connection.vendor == "postgresql":
+            overlapping = RawSQL(
+                # The CASE keeps hostnames away from the cast.
+                "CASE WHEN host ~ '^[0-9.]+(/[0-9]+)?$' OR strpos(host, ':') > 0 "
+                "THEN CAST(host AS inet) && CAST(%s AS inet) ELSE false END",
+                (str(network),),
+                output_field=BooleanField(),
+            )
+            return others.alias(overlapping=overlapping).filter(overlapping=True).exists()
+        for host in others.values_list("host", flat=True).iterator():
+            try:
+                other = ipaddress.ip_network(host, strict=False)
+            except ValueError:
+                continue
+            if other.version == network.version and other.overlaps(network):
+                return True
+        return False
 
 
 def ha1(username, realm, password, algorithm="md5"):

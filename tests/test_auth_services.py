@@ -342,3 +342,45 @@ def test_every_database_constraint_is_checked_first_with_a_message_naming_the_fi
         with pytest.raises(ValidationError) as exc:
             violate()
         assert field in errors_of(exc), name
+
+
+@pytest.mark.parametrize(
+    ("theirs", "mine"),
+    [
+        ("198.51.100.0/24", "198.51.100.7"),  # my address inside their range
+        ("198.51.100.7", "198.51.100.0/28"),  # my range holding their address
+        ("198.51.100.0/28", "198.51.100.0/24"),  # ranges that overlap
+        ("2001:db8::/48", "2001:db8::5"),
+    ],
+)
+def test_egress_addresses_overlapping_another_customers_are_refused(customer_user, theirs, mine):
+    owner = IpAuthEntryFactory(host=theirs)
+    IpAuthEntryFactory(customer=owner.customer, host="pbx.example.net")  # names are skipped
+    with pytest.raises(ValidationError) as exc:
+        services.create_ip_auth_entries(user=customer_user, hosts=[mine], fields={})
+    message = errors_of(exc)["host"][0]
+    assert mine in message and "another account" in message
+    assert theirs not in message and owner.customer.name not in message
+    assert not IpAuthEntry.objects.filter(customer=customer_user.customer).exists()
+
+
+def test_overlapping_addresses_are_fine_on_another_port_or_prefix_or_for_the_same_customer(
+    customer_user, staff_user
+):
+    IpAuthEntryFactory(host="198.51.100.0/24")
+    IpAuthEntryFactory(customer=customer_user.customer, host="203.0.113.0/24")
+    services.create_ip_auth_entries(
+        user=customer_user, hosts=["198.51.100.7"], fields={"port": 5070}
+    )
+    services.create_ip_auth_entries(
+        user=staff_user,
+        customer=customer_user.customer,
+        hosts=["198.51.100.8"],
+        fields={"tech_prefix": "77#"},
+    )
+    services.create_ip_auth_entries(user=customer_user, hosts=["203.0.113.9"], fields={})
+    # Ingress entries are where we send calls; the switch matches nothing on them.
+    services.create_ip_auth_entries(
+        user=customer_user, hosts=["198.51.100.9"], fields={"direction": "ingress"}
+    )
+    assert IpAuthEntry.objects.filter(customer=customer_user.customer).count() == 5

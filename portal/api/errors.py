@@ -32,8 +32,9 @@ class Conflict(exceptions.APIException):
 
 
 # Codes the models and services give errors caused by other data, not by the request itself
-# (a taken username, an address another entry has, a concurrent save): answered with 409.
-CONFLICT_CODES = {"unique", "conflict"}
+# (a taken username, an address another entry has or overlaps, a concurrent save): answered
+# with 409.
+CONFLICT_CODES = {"unique", "overlap", "conflict"}
 
 
 def django_validation_error_to_drf(exc, field_names=None):

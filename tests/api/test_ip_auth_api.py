@@ -393,3 +393,12 @@ def test_customers_see_operator_changes_as_operator_staff_without_an_address(
         staff_user.username,
         "10.20.0.5",
     )
+
+
+def test_an_address_inside_another_customers_range_is_a_409_naming_the_host(customer_api):
+    IpAuthEntryFactory(host="198.51.100.0/24")
+    response = customer_api.post(LIST, {"host": "198.51.100.7"})
+    assert response.status_code == 409
+    error = error_of(response)
+    assert (error["field"], error["code"]) == ("host", "overlap")
+    assert "198.51.100.7" in error["message"] and "198.51.100.0/24" not in error["message"]
