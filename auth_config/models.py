@@ -275,7 +275,11 @@ class IpAuthEntry(AuthSettings):
                     "your switch."
                 )
             raise ValidationError({"host": ValidationError(message, code="unique")})
-        if self.direction == Direction.EGRESS and self._overlaps_another_customer():
+        if (
+            self.direction == Direction.EGRESS
+            and self._address_is_new()
+            and self._overlaps_another_customer()
+        ):
             message = (
                 f"{self.host} overlaps addresses registered to another account on port "
                 f"{self.port}, so the switch could not tell your calls apart. Contact support "
@@ -286,6 +290,21 @@ class IpAuthEntry(AuthSettings):
         # and Django's generic check would run each one again as a query of its own (four per
         # save). tests/test_auth_services.py keeps that list complete; the database still
         # enforces them all.
+
+    def _address_is_new(self):
+        """Created, or saved with another address, port, tech prefix or direction than before.
+
+        Entries saved before overlaps were refused can still be edited in other respects.
+        """
+        if self._state.adding:
+            return True
+        return not IpAuthEntry.objects.filter(
+            pk=self.pk,
+            host=self.host,
+            port=self.port,
+            tech_prefix=self.tech_prefix,
+            direction=self.direction,
+        ).exists()
 
     def _overlaps_another_customer(self):
         """Whether another customer's egress entry on this port and tech prefix shares addresses

@@ -384,3 +384,14 @@ def test_overlapping_addresses_are_fine_on_another_port_or_prefix_or_for_the_sam
         user=customer_user, hosts=["198.51.100.9"], fields={"direction": "ingress"}
     )
     assert IpAuthEntry.objects.filter(customer=customer_user.customer).count() == 5
+
+
+def test_an_entry_saved_before_overlaps_were_refused_can_still_be_edited(customer_user):
+    IpAuthEntryFactory(host="198.51.100.0/24")
+    legacy = IpAuthEntryFactory(customer=customer_user.customer, host="198.51.100.7")
+    services.update_ip_auth_entry(user=customer_user, entry=legacy, fields={"channels": 4})
+    # Moved off the overlap (another port), it cannot move back.
+    services.update_ip_auth_entry(user=customer_user, entry=legacy, fields={"port": 5070})
+    with pytest.raises(ValidationError) as exc:
+        services.update_ip_auth_entry(user=customer_user, entry=legacy, fields={"port": 5060})
+    assert "another account" in errors_of(exc)["host"][0]
