@@ -12,7 +12,8 @@ class AuthConfigConfig(AppConfig):
 
         auditlog.register(
             IpAuthEntry,
-            exclude_fields=["created_at", "updated_at"],
+            # The lookup results are the portal's bookkeeping, not a change anyone made.
+            exclude_fields=["created_at", "updated_at", "resolved_at", "resolution_error"],
             mask_fields=["uac_password_encrypted"],
         )
         auditlog.register(

@@ -160,6 +160,10 @@ class IpAuthEntry(AuthSettings):
         help_text="Only for ingress: the username our switch presents to yours.",
     )
     uac_password_encrypted = models.TextField("UAC password", blank=True, editable=False)
+    # For a hostname: when the portal last looked it up, and why that failed (empty if not).
+    # The addresses found are HostAddress rows.
+    resolved_at = models.DateTimeField(null=True, blank=True, editable=False)
+    resolution_error = models.CharField(max_length=200, blank=True, editable=False)
 
     class Meta:
         ordering = ["host", "port", "id"]
@@ -200,6 +204,10 @@ class IpAuthEntry(AuthSettings):
     @property
     def is_range(self):
         return "/" in self.host
+
+    @property
+    def is_hostname(self):
+        return is_hostname(self.host)
 
     @property
     def uac_password_is_set(self):
@@ -307,40 +315,94 @@ class IpAuthEntry(AuthSettings):
         ).exists()
 
     def _overlaps_another_customer(self):
-        """Whether another customer's egress entry on this port and tech prefix shares addresses
-        with this one: a range holding it, or (for a range) an address or range inside it.
-
-        The switch looks an address up among exact entries first and then among ranges in no
-        set order, so overlapping entries of two customers would let one take the other's
-        calls (and their limits) from the shared addresses.
-        """
         try:
             network = ipaddress.ip_network(self.host, strict=False)
         except ValueError:
-            return False  # a hostname: the switches' address tables hold no names
-        others = IpAuthEntry.objects.filter(
-            direction=Direction.EGRESS, port=self.port, tech_prefix=self.tech_prefix
-        ).exclude(customer_id=self.customer_id)
-        if network.num_addresses == 1:
-            # Only ranges can hold an address, and they are few (index ipauth_egress_ranges).
-            others = others.filter(host__contains="/")
-        if connection.vendor == "postgresql":
-            overlapping = RawSQL(
-                # The CASE keeps hostnames away from the cast.
-                "CASE WHEN host ~ '^[0-9.]+(/[0-9]+)?$' OR strpos(host, ':') > 0 "
-                "THEN CAST(host AS inet) && CAST(%s AS inet) ELSE false END",
-                (str(network),),
-                output_field=BooleanField(),
-            )
-            return others.alias(overlapping=overlapping).filter(overlapping=True).exists()
-        for host in others.values_list("host", flat=True).iterator():
-            try:
-                other = ipaddress.ip_network(host, strict=False)
-            except ValueError:
-                continue
-            if other.version == network.version and other.overlaps(network):
-                return True
-        return False
+            return False  # a hostname: its addresses are checked when it is looked up
+        return overlaps_another_customers_egress(
+            network, port=self.port, tech_prefix=self.tech_prefix, customer_id=self.customer_id
+        )
+
+
+def overlaps_another_customers_egress(network, *, port, tech_prefix, customer_id):
+    """Whether another customer's egress entries on this port and tech prefix share an address
+    with `network`: their addresses and ranges, and what their hostnames resolved to.
+
+    The switch looks an address up among exact entries first and then among ranges in no set
+    order, so two customers' entries sharing addresses would let one take the other's calls
+    (and their limits) from those addresses.
+    """
+    entries = IpAuthEntry.objects.filter(
+        direction=Direction.EGRESS, port=port, tech_prefix=tech_prefix
+    ).exclude(customer_id=customer_id)
+    resolved = HostAddress.objects.filter(entry__in=entries)
+    if network.num_addresses == 1:
+        address = str(network.network_address)
+        if entries.filter(host=address).exists() or resolved.filter(address=address).exists():
+            return True
+        # Only ranges can hold an address, and they are few (index ipauth_egress_ranges).
+        entries = entries.filter(host__contains="/")
+    elif connection.vendor == "postgresql":
+        inside = RawSQL("address <<= CAST(%s AS inet)", (str(network),), BooleanField())
+        if resolved.alias(inside=inside).filter(inside=True).exists():
+            return True
+    elif any(_overlap(address, network) for address in resolved.values_list("address", flat=True)):
+        return True
+    if connection.vendor == "postgresql":
+        overlapping = RawSQL(
+            # The CASE keeps hostnames away from the cast.
+            "CASE WHEN host ~ '^[0-9.]+(/[0-9]+)?$' OR strpos(host, ':') > 0 "
+            "THEN CAST(host AS inet) && CAST(%s AS inet) ELSE false END",
+            (str(network),),
+            output_field=BooleanField(),
+        )
+        return entries.alias(overlapping=overlapping).filter(overlapping=True).exists()
+    return any(_overlap(host, network) for host in entries.values_list("host", flat=True))
+
+
+def _overlap(host, network):
+    try:
+        other = ipaddress.ip_network(host, strict=False)
+    except ValueError:
+        return False  # a hostname
+    return other.version == network.version and other.overlaps(network)
+
+
+def is_hostname(host):
+    """Whether a stored host is a name rather than an address or range."""
+    try:
+        ipaddress.ip_network(host, strict=False)
+    except ValueError:
+        return True
+    return False
+
+
+# Hostnames as stored: fully qualified, so with a dot, and never all digits and dots (an
+# address or range) nor holding ':' (IPv6). Usable in a query on every database.
+HOSTNAME_ENTRIES = Q(host__contains=".") & ~Q(host__regex=r"^[0-9./]+$") & ~Q(host__contains=":")
+
+
+class HostAddress(models.Model):
+    """An address an egress hostname entry had at its last lookup; the switches match these.
+
+    The switches match a caller's source address and do no DNS lookups of their own, so the
+    portal looks the names up (before every sync) and hands the switches the addresses.
+    """
+
+    entry = models.ForeignKey(
+        IpAuthEntry, on_delete=models.CASCADE, related_name="resolved_addresses"
+    )
+    address = models.GenericIPAddressField()
+
+    class Meta:
+        ordering = ["entry", "address"]
+        constraints = [
+            models.UniqueConstraint(fields=["entry", "address"], name="hostaddress_unique"),
+        ]
+        indexes = [models.Index(fields=["address"], name="hostaddress_address")]
+
+    def __str__(self):
+        return f"{self.entry.host} → {self.address}"
 
 
 def ha1(username, realm, password, algorithm="md5"):

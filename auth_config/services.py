@@ -5,7 +5,9 @@ Views, API views, admin actions and commands call these functions; each validate
 caller's name and asks for a switch sync once the change has committed.
 """
 
+import ipaddress
 import secrets
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 
@@ -16,14 +18,21 @@ from django.utils import timezone
 
 from portal.audit import acting_as
 
+from . import resolver
 from .models import (
     DEFAULT_SIP_PORT,
     DEFAULT_TLS_PORT,
+    HOSTNAME_ENTRIES,
     TLS_PROTOCOLS,
     Direction,
+    HostAddress,
     IpAuthEntry,
     SipUser,
+    overlaps_another_customers_egress,
 )
+
+# Names looked up at once before a sync: lookups wait on the network, not on this process.
+PARALLEL_LOOKUPS = 16
 
 SIP_PASSWORD_MIN = 12
 SIP_PASSWORD_MAX = 128
@@ -174,8 +183,14 @@ def update_ip_auth_entry(*, user, entry, fields):
     _check_staff_only(entry, fields, user)
     with acting_as(user), transaction.atomic():
         entry = IpAuthEntry.objects.select_for_update().get(pk=entry.pk)
+        host_before = entry.host
         _apply_ip_fields(entry, fields)
         _save(entry)
+        if entry.host != host_before:
+            # The old name's addresses are not the new name's; the queued sync looks it up.
+            entry.resolved_addresses.all().delete()
+            IpAuthEntry.objects.filter(pk=entry.pk).update(resolved_at=None, resolution_error="")
+            entry.resolved_at, entry.resolution_error = None, ""
         _after_commit_sync(_ip_entries_changed([entry]))
     return entry
 
@@ -271,3 +286,69 @@ def customer_access_changed(customer):
     if customer.pk is not None and customer.active:
         entries = customer.ipauthentry_set.all()
     _after_commit_sync(_ip_entries_changed(entries))
+
+
+def refresh_host_addresses():
+    """Look up every enabled egress hostname and store the addresses each has now.
+
+    Run before every sync (firewall.services.sync_all). A lookup that fails without an answer
+    (a timeout) keeps the addresses found before; a name that no longer exists loses them.
+    Returns whether any entry's addresses changed, so that the switches reload.
+    """
+    entries = list(
+        IpAuthEntry.objects.filter(
+            HOSTNAME_ENTRIES, direction=Direction.EGRESS, enabled=True, customer__active=True
+        )
+        # The oldest entry keeps an address two customers' names share.
+        .order_by("id")
+        .only("id", "host", "port", "tech_prefix", "customer_id")
+    )
+    stale = HostAddress.objects.exclude(entry_id__in=[entry.pk for entry in entries]).delete()[0]
+    known = {}
+    for entry_id, address in HostAddress.objects.values_list("entry_id", "address"):
+        known.setdefault(entry_id, set()).add(address)
+    with ThreadPoolExecutor(max_workers=PARALLEL_LOOKUPS) as pool:
+        lookups = list(pool.map(lambda entry: resolver.lookup(entry.host), entries))
+    changed = bool(stale)
+    now = timezone.now()
+    for entry, found in zip(entries, lookups, strict=True):
+        had = known.get(entry.pk, set())
+        with transaction.atomic():
+            addresses, error = _accepted_addresses(entry, found)
+            if addresses is not None and addresses != had:
+                HostAddress.objects.filter(entry=entry).exclude(address__in=addresses).delete()
+                HostAddress.objects.bulk_create(
+                    [HostAddress(entry=entry, address=a) for a in addresses - had],
+                    ignore_conflicts=True,
+                )
+                changed = True
+            IpAuthEntry.objects.filter(pk=entry.pk).update(resolved_at=now, resolution_error=error)
+    return changed
+
+
+def _accepted_addresses(entry, found):
+    """The looked-up addresses the entry may have, and what to tell the customer.
+
+    A name pointed at another customer's address must not take that customer's calls: such
+    addresses are left out, as an address entry overlapping theirs would be refused.
+    """
+    if found.addresses is None:
+        return None, found.error
+    taken = sorted(
+        address
+        for address in found.addresses
+        if overlaps_another_customers_egress(
+            ipaddress.ip_network(address),
+            port=entry.port,
+            tech_prefix=entry.tech_prefix,
+            customer_id=entry.customer_id,
+        )
+    )
+    if not taken:
+        return found.addresses, found.error
+    message = (
+        f"{', '.join(taken)} {'is' if len(taken) == 1 else 'are'} registered to another "
+        "account, so calls from there are not accepted for this entry. Contact support if "
+        "the address is yours."
+    )
+    return found.addresses - set(taken), message

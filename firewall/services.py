@@ -20,7 +20,8 @@ from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from auth_config.models import Direction, IpAuthEntry, SipUser
+from auth_config import services as auth_services
+from auth_config.models import Direction, HostAddress, IpAuthEntry, SipUser
 
 from . import switch_client
 from .models import (
@@ -119,9 +120,19 @@ def _release(node, token):
 
 
 def sync_all():
-    """Sync every enabled node, one after the other; one node's trouble never stops the rest."""
+    """Sync every enabled node, one after the other; one node's trouble never stops the rest.
+
+    Egress hostnames are looked up first: the switches match addresses, never names.
+    """
     retention = timedelta(days=_setting("SWITCH_SYNC_RUN_RETENTION_DAYS", 30))
     SyncRun.objects.filter(started_at__lt=timezone.now() - retention).delete()
+    try:
+        if auth_services.refresh_host_addresses():
+            SwitchNode.objects.filter(address_reload_pending=False).update(
+                address_reload_pending=True
+            )
+    except Exception:
+        logger.exception("Looking up egress hostnames failed; the switches keep their addresses")
     runs = []
     for node in SwitchNode.objects.filter(enabled=True):
         try:
@@ -249,6 +260,12 @@ class _OwnerMatcher:
         ):
             if host not in self.exact or direction == Direction.EGRESS:
                 self.exact[host] = customer_id
+        # Then the addresses egress hostnames had at their last lookup.
+        resolved = HostAddress.objects.filter(
+            address__in=ips, entry__enabled=True, entry__direction=Direction.EGRESS
+        )
+        for address, customer_id in resolved.values_list("address", "entry__customer_id"):
+            self.exact.setdefault(_canonical(address), customer_id)
         for host, customer_id in entries.filter(host__contains="/").values_list(
             "host", "customer_id"
         ):
@@ -544,7 +561,10 @@ def _inside_enabled_egress_entries(blocks):
         return blocks
     entries = IpAuthEntry.objects.filter(enabled=True, direction=Direction.EGRESS)
     exact = entries.filter(host=Func(OuterRef("ip"), function="host", output_field=CharField()))
-    covered = Q(Exists(exact))
+    resolved = HostAddress.objects.filter(
+        address=OuterRef("ip"), entry__enabled=True, entry__direction=Direction.EGRESS
+    )
+    covered = Q(Exists(exact)) | Q(Exists(resolved))
     networks = list(entries.filter(host__contains="/").order_by().values_list("host", flat=True))
     if networks:
         blocks = blocks.annotate(in_egress_range=_ip_inside_any(networks))

@@ -6,6 +6,7 @@ Every value has a development default so `make run` works on a fresh machine; pr
 
 import base64
 import hashlib
+import ipaddress
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -29,6 +30,27 @@ def env_bool(name, default=False):
     if lowered in ("0", "false", "no", "off"):
         return False
     raise ImproperlyConfigured(f"{name} must be true or false, not {raw!r}")
+
+
+def env_nameserver(name):
+    """(address, port) of a name server, or None for the system's resolvers."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return None
+    address, port = raw, "53"
+    if raw.startswith("["):
+        address, _, rest = raw[1:].partition("]")
+        port = rest.removeprefix(":") or port
+    elif raw.count(":") == 1:
+        address, port = raw.split(":")
+    try:
+        ipaddress.ip_address(address)
+        port = int(port)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"{name} must be an IP address with an optional port, not {raw!r}"
+        ) from None
+    return address, port
 
 
 def env_int(name, default, minimum=None):
@@ -89,6 +111,11 @@ if not PORTAL_ENCRYPTION_KEYS:
 
 SIP_REALM = os.environ.get("SIP_REALM", "sip.portal.test")
 SWITCH_SYNC_INTERVAL = env_int("SWITCH_SYNC_INTERVAL", 900, minimum=10)
+# Egress hostnames are looked up before every sync. DNS_NAMESERVER ("192.0.2.53",
+# "192.0.2.53:5353" or "[2001:db8::53]:5353") asks that server instead of the system's
+# resolvers (/etc/resolv.conf).
+DNS_NAMESERVER = env_nameserver("DNS_NAMESERVER")
+DNS_TIMEOUT = env_int("DNS_TIMEOUT", 3, minimum=1)
 # How many reverse proxies sit in front of the portal; their X-Forwarded-For entries are the
 # only ones trusted for the client address (0: use the socket address, ignore the header).
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0)

@@ -40,3 +40,15 @@ def sip_user(customer):
 
 
 from tests.browser import browser, page_as  # noqa: E402,F401  (shared browser fixtures)
+
+
+@pytest.fixture
+def name_server(settings):
+    """A DNS server of the test's own, which the portal asks for egress hostnames."""
+    from tests.nameserver import LoopbackNameServer
+
+    server = LoopbackNameServer()
+    settings.DNS_NAMESERVER = server.address
+    settings.DNS_TIMEOUT = 1
+    yield server
+    server.close()

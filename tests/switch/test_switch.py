@@ -108,6 +108,23 @@ def test_cidr_range_is_authorised(customer_user, start_switch, sipp, source_ip, 
     assert result.returncode == 0, result.explain()
 
 
+def test_an_egress_hostname_is_authorised_by_the_address_it_resolves_to(
+    customer_user, start_switch, sipp, source_ip, udp_port, name_server
+):
+    ip, elsewhere = source_ip(), source_ip()
+    port = udp_port(ip)
+    name_server.records["pbx.customer.example"] = [ip]
+    authorise(customer_user, "pbx.customer.example", port)
+    services.refresh_host_addresses()
+    switch = start_switch()
+
+    answered = sipp(switch, "call.xml", source_ip=ip, local_port=port)
+    assert answered.returncode == 0, answered.explain()
+    # Only the address the name has: another one is a stranger.
+    refused = sipp(switch, "refused.xml", source_ip=elsewhere, status=403, reason=BLOCKED)
+    assert refused.returncode == 0, refused.explain()
+
+
 def test_unknown_address_is_refused_and_banned(customer_user, start_switch, sipp, source_ip):
     authorise(customer_user, source_ip(), 5060)
     switch = start_switch()
