@@ -13,7 +13,9 @@ FLOOR_COLUMNS = (
     "id, host, direction, channels, flow_speed, restricted_codecs, manufacturer, version, "
     "protocol, port, dial_pattern, cli_prefix, tech_prefix, strip_digits, bandwidth, "
     "force_from, uac_username, uac_password_encrypted <> '' AS uac_password_set, enabled, "
-    "created_at, updated_at"
+    "ARRAY(SELECT host(h.address) FROM auth_config_hostaddress h "
+    "WHERE h.entry_id = auth_config_ipauthentry.id ORDER BY h.address) AS resolved_addresses, "
+    "resolved_at, resolution_error, created_at, updated_at"
 )
 FLOOR_SQL = (
     f"SELECT {FLOOR_COLUMNS} FROM auth_config_ipauthentry WHERE customer_id = %s "

@@ -98,6 +98,12 @@ class IpAuthEntrySerializer(StaffCustomerMixin, StrictSerializerMixin, PortalMod
     uac_password_set = serializers.BooleanField(
         source="uac_password_is_set", read_only=True, help_text="Whether a UAC password is set."
     )
+    resolved_addresses = serializers.SerializerMethodField(
+        help_text=(
+            "For an egress hostname: the addresses it had at its last lookup, which the "
+            "switches accept calls from. The portal looks names up before every sync."
+        )
+    )
 
     class Meta:
         model = IpAuthEntry
@@ -123,6 +129,9 @@ class IpAuthEntrySerializer(StaffCustomerMixin, StrictSerializerMixin, PortalMod
             "uac_password",
             "uac_password_set",
             "enabled",
+            "resolved_addresses",
+            "resolved_at",
+            "resolution_error",
             "created_at",
             "updated_at",
         ]
@@ -141,8 +150,20 @@ class IpAuthEntrySerializer(StaffCustomerMixin, StrictSerializerMixin, PortalMod
                     "(matched by IP authentication); ingress = your switch receives calls from us."
                 )
             },
+            "resolved_at": {
+                "help_text": "For an egress hostname: when it was last looked up (null: not yet)."
+            },
+            "resolution_error": {
+                "help_text": (
+                    "For an egress hostname: why its last lookup failed or left addresses out; "
+                    "empty when it did not."
+                )
+            },
             **{name: {"help_text": STAFF_ONLY_HELP} for name in IpAuthEntry.STAFF_ONLY_FIELDS},
         }
+
+    def get_resolved_addresses(self, entry) -> list[str]:
+        return [host_address.address for host_address in entry.resolved_addresses.all()]
 
 
 class SipUserSerializer(StaffCustomerMixin, StrictSerializerMixin, PortalModelSerializer):

@@ -69,7 +69,7 @@ class AuthObjectViewSet(
 class IpAuthEntryViewSet(AuthObjectViewSet):
     """IP authentication: the addresses of your switches and how calls are exchanged with them."""
 
-    queryset = IpAuthEntry.objects.all()
+    queryset = IpAuthEntry.objects.prefetch_related("resolved_addresses")
     serializer_class = IpAuthEntrySerializer
     filterset_class = IpAuthEntryApiFilterSet
     ordering_fields = ["id", "host", "port", "direction", "protocol", "enabled", "created_at"]

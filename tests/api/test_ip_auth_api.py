@@ -402,3 +402,21 @@ def test_an_address_inside_another_customers_range_is_a_409_naming_the_host(cust
     error = error_of(response)
     assert (error["field"], error["code"]) == ("host", "overlap")
     assert "198.51.100.7" in error["message"] and "198.51.100.0/24" not in error["message"]
+
+
+def test_an_egress_hostname_shows_the_addresses_of_its_last_lookup(customer_api, name_server):
+    from auth_config.services import refresh_host_addresses
+
+    name_server.records["pbx.customer.example"] = ["198.51.100.60", "2001:db8::60"]
+    created = customer_api.post(LIST, {"host": "pbx.customer.example"}).json()
+    assert (created["resolved_addresses"], created["resolved_at"]) == ([], None)
+    refresh_host_addresses()
+    [listed] = customer_api.get(LIST, {"search": "pbx.customer"}).json()["results"]
+    assert listed["resolved_addresses"] == ["198.51.100.60", "2001:db8::60"]
+    assert listed["resolved_at"] is not None and listed["resolution_error"] == ""
+    # Read-only: what was read can be sent back, and the lookup's fields are left alone.
+    sent_back = {k: v for k, v in listed.items() if k != "uac_password_set"}
+    sent_back["resolved_addresses"] = ["192.0.2.1"]
+    response = customer_api.put(detail(listed["id"]), sent_back)
+    assert response.status_code == 200, response.content
+    assert response.json()["resolved_addresses"] == ["198.51.100.60", "2001:db8::60"]
