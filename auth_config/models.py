@@ -320,11 +320,18 @@ class IpAuthEntry(AuthSettings):
         except ValueError:
             return False  # a hostname: its addresses are checked when it is looked up
         return overlaps_another_customers_egress(
-            network, port=self.port, tech_prefix=self.tech_prefix, customer_id=self.customer_id
+            network,
+            port=self.port,
+            tech_prefix=self.tech_prefix,
+            customer_id=self.customer_id,
+            # validate_constraints() has just looked for an equal address of anyone's.
+            equal_entries_checked=True,
         )
 
 
-def overlaps_another_customers_egress(network, *, port, tech_prefix, customer_id):
+def overlaps_another_customers_egress(
+    network, *, port, tech_prefix, customer_id, equal_entries_checked=False
+):
     """Whether another customer's egress entries on this port and tech prefix share an address
     with `network`: their addresses and ranges, and what their hostnames resolved to.
 
@@ -338,7 +345,9 @@ def overlaps_another_customers_egress(network, *, port, tech_prefix, customer_id
     resolved = HostAddress.objects.filter(entry__in=entries)
     if network.num_addresses == 1:
         address = str(network.network_address)
-        if entries.filter(host=address).exists() or resolved.filter(address=address).exists():
+        if not equal_entries_checked and entries.filter(host=address).exists():
+            return True
+        if resolved.filter(address=address).exists():
             return True
         # Only ranges can hold an address, and they are few (index ipauth_egress_ranges).
         entries = entries.filter(host__contains="/")

@@ -69,13 +69,20 @@ class AuthObjectViewSet(
 class IpAuthEntryViewSet(AuthObjectViewSet):
     """IP authentication: the addresses of your switches and how calls are exchanged with them."""
 
-    queryset = IpAuthEntry.objects.prefetch_related("resolved_addresses")
+    queryset = IpAuthEntry.objects.all()
     serializer_class = IpAuthEntrySerializer
     filterset_class = IpAuthEntryApiFilterSet
     ordering_fields = ["id", "host", "port", "direction", "protocol", "enabled", "created_at"]
     ordering = ["host", "port", "id"]
     model_field_names = {"uac_password_encrypted": "uac_password"}
     audit_secret_fields = ("uac_password_encrypted",)
+
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        if self.action == "list":
+            # One query for a page's hostname addresses; reads of one entry ask only for a name.
+            queryset = queryset.prefetch_related("resolved_addresses")
+        return queryset
 
     def perform_create(self, serializer):
         fields = dict(serializer.validated_data)

@@ -30,6 +30,7 @@ def test_production_starts_with_sound_settings(run_in_production):
         ({"PORTAL_ENCRYPTION_KEYS": ""}, "PORTAL_ENCRYPTION_KEYS"),
         ({"DJANGO_ALLOWED_HOSTS": None}, "DJANGO_ALLOWED_HOSTS"),
         ({"DJANGO_ENV": "prod"}, "DJANGO_ENV"),
+        ({"DNS_NAMESERVER": "dns.example:53"}, "DNS_NAMESERVER"),
     ],
     ids=[
         "debug-on",
@@ -41,6 +42,7 @@ def test_production_starts_with_sound_settings(run_in_production):
         "empty-encryption-key",
         "no-allowed-hosts",
         "misspelt-environment",
+        "name-server-not-an-address",
     ],
 )
 def test_production_refuses_to_start(run_in_production, overrides, named):
@@ -63,3 +65,26 @@ def test_production_turns_on_https_only_cookies_and_hsts(run_in_production):
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["True", "True", "True", "True", "False"]
+
+
+@pytest.mark.parametrize(
+    ("given", "used"),
+    [
+        ("192.0.2.53", "('192.0.2.53', 53)"),
+        ("192.0.2.53:5353", "('192.0.2.53', 5353)"),
+        ("[2001:db8::53]:5353", "('2001:db8::53', 5353)"),
+        ("2001:db8::53", "('2001:db8::53', 53)"),
+        ("", "None"),
+    ],
+)
+def test_the_name_server_for_hostnames_is_read_from_the_environment(run_in_production, given, used):
+    result = run_in_production(
+        [
+            "-c",
+            "import django; django.setup(); from django.conf import settings as s; "
+            "print(s.DNS_NAMESERVER)",
+        ],
+        DNS_NAMESERVER=given,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == used
