@@ -1,5 +1,6 @@
 import hashlib
 import ipaddress
+import re
 
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
@@ -377,18 +378,15 @@ def _overlap(host, network):
     return other.version == network.version and other.overlaps(network)
 
 
+# Hostnames as stored: fully qualified, so with a dot, and never all digits, dots and slashes
+# (an IPv4 address or range) nor holding ':' (IPv6). The query and the function agree.
+HOSTNAME_ENTRIES = Q(host__contains=".") & ~Q(host__regex=r"^[0-9./]+$") & ~Q(host__contains=":")
+_ADDRESS_OR_RANGE_V4 = re.compile(r"[0-9./]+")
+
+
 def is_hostname(host):
     """Whether a stored host is a name rather than an address or range."""
-    try:
-        ipaddress.ip_network(host, strict=False)
-    except ValueError:
-        return True
-    return False
-
-
-# Hostnames as stored: fully qualified, so with a dot, and never all digits and dots (an
-# address or range) nor holding ':' (IPv6). Usable in a query on every database.
-HOSTNAME_ENTRIES = Q(host__contains=".") & ~Q(host__regex=r"^[0-9./]+$") & ~Q(host__contains=":")
+    return "." in host and ":" not in host and not _ADDRESS_OR_RANGE_V4.fullmatch(host)
 
 
 class HostAddress(models.Model):

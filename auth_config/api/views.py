@@ -1,5 +1,6 @@
 """IP-auth entries and SIP users over the API: parse, scope, call the service, present."""
 
+from django.db.models import prefetch_related_objects
 from drf_spectacular.utils import (
     OpenApiExample,
     OpenApiResponse,
@@ -77,12 +78,13 @@ class IpAuthEntryViewSet(AuthObjectViewSet):
     model_field_names = {"uac_password_encrypted": "uac_password"}
     audit_secret_fields = ("uac_password_encrypted",)
 
-    def get_queryset(self):
-        queryset = super().get_queryset()
-        if self.action == "list":
-            # One query for a page's hostname addresses; reads of one entry ask only for a name.
-            queryset = queryset.prefetch_related("resolved_addresses")
-        return queryset
+    def paginate_queryset(self, queryset):
+        page = super().paginate_queryset(queryset)
+        if self.action == "list" and page:
+            # One query for the looked-up addresses of the page's hostnames, none without any.
+            hostnames = [entry for entry in page if entry.is_hostname]
+            prefetch_related_objects(hostnames, "resolved_addresses")
+        return page
 
     def perform_create(self, serializer):
         fields = dict(serializer.validated_data)

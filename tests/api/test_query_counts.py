@@ -48,3 +48,28 @@ def test_a_list_page_takes_few_queries(api_as, customer_user, django_assert_max_
     # key lookup, count, page (+ savepoint/session bookkeeping of the test client)
     with django_assert_max_num_queries(4):
         assert api.get("/api/v1/ip-auth/").json()["count"] == 50
+
+
+def test_a_page_with_hostnames_adds_one_query_whatever_their_number(
+    api_as, customer_user, django_assert_num_queries, name_server
+):
+    from auth_config.services import create_ip_auth_entries, refresh_host_addresses
+
+    api = api_as(customer_user)
+    api.get("/api/v1/ip-auth/")  # the key's once-a-minute "last used" write is not the list's
+    create_ip_auth_entries(user=customer_user, hosts=["192.0.2.1"], fields={})
+    with django_assert_num_queries(3):  # key, count, page: no hostname on it
+        api.get("/api/v1/ip-auth/")
+    for number in range(3):
+        name_server.records[f"pbx{number}.customer.example"] = [f"198.51.100.{number + 1}"]
+        create_ip_auth_entries(
+            user=customer_user, hosts=[f"pbx{number}.customer.example"], fields={}
+        )
+    refresh_host_addresses()
+    with django_assert_num_queries(4):
+        results = api.get("/api/v1/ip-auth/").json()["results"]
+    assert sorted(address for item in results for address in item["resolved_addresses"]) == [
+        "198.51.100.1",
+        "198.51.100.2",
+        "198.51.100.3",
+    ]
