@@ -260,12 +260,14 @@ class _OwnerMatcher:
         ):
             if host not in self.exact or direction == Direction.EGRESS:
                 self.exact[host] = customer_id
-        # Then the addresses egress hostnames had at their last lookup.
-        resolved = HostAddress.objects.filter(
-            address__in=ips, entry__enabled=True, entry__direction=Direction.EGRESS
-        )
-        for address, customer_id in resolved.values_list("address", "entry__customer_id"):
-            self.exact.setdefault(_canonical(address), customer_id)
+        # Then the addresses egress hostnames had at their last lookup: few, so read whole
+        # rather than named in a query with thousands of blocked IPs.
+        wanted = set(ips)
+        for address, customer_id in _resolved_egress_addresses().values_list(
+            "address", "entry__customer_id"
+        ):
+            if _canonical(address) in wanted:
+                self.exact.setdefault(_canonical(address), customer_id)
         for host, customer_id in entries.filter(host__contains="/").values_list(
             "host", "customer_id"
         ):
@@ -561,15 +563,18 @@ def _inside_enabled_egress_entries(blocks):
         return blocks
     entries = IpAuthEntry.objects.filter(enabled=True, direction=Direction.EGRESS)
     exact = entries.filter(host=Func(OuterRef("ip"), function="host", output_field=CharField()))
-    resolved = HostAddress.objects.filter(
-        address=OuterRef("ip"), entry__enabled=True, entry__direction=Direction.EGRESS
-    )
-    covered = Q(Exists(exact)) | Q(Exists(resolved))
+    covered = Q(Exists(exact))
+    # Ranges and the addresses of hostnames are few: passed as one array.
     networks = list(entries.filter(host__contains="/").order_by().values_list("host", flat=True))
+    networks += _resolved_egress_addresses().values_list("address", flat=True)
     if networks:
         blocks = blocks.annotate(in_egress_range=_ip_inside_any(networks))
         covered |= Q(in_egress_range=True)
     return blocks.filter(covered)
+
+
+def _resolved_egress_addresses():
+    return HostAddress.objects.filter(entry__enabled=True, entry__direction=Direction.EGRESS)
 
 
 def _inside_hosts(blocks, hosts):
