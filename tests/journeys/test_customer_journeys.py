@@ -312,3 +312,21 @@ def test_searching_one_section_keeps_the_page_the_other_section_is_on(open_page,
     expect(page.locator("#ip-results")).to_contain_text("203.0.113.10")
     expect(page).to_have_url(re.compile(r"sip-page=1"))
     expect(page).not_to_have_url(re.compile(r"ip-q="))
+
+
+def test_an_egress_hostname_shows_the_addresses_our_switches_accept(
+    open_page, customer_user, name_server
+):
+    from auth_config.services import create_ip_auth_entries, refresh_host_addresses
+
+    name_server.records["pbx.customer.example"] = ["198.51.100.20", "2001:db8::20"]
+    [entry] = create_ip_auth_entries(user=customer_user, hosts=["pbx.customer.example"], fields={})
+    page = open_page(customer_user, f"/auth/ip/{entry.pk}/")
+    check(page)
+    lookup = page.get_by_role("region", name="Addresses of pbx.customer.example")
+    expect(lookup).to_contain_text("Not looked up yet")
+
+    refresh_host_addresses()
+    page.reload()
+    check(page)
+    expect(lookup).to_contain_text("Calls are accepted from: 198.51.100.20, 2001:db8::20")
