@@ -12,6 +12,7 @@ from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.db.models import prefetch_related_objects
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -35,7 +36,7 @@ from .forms import (
     StaffIpAuthTabFilterSet,
     StaffSipUserFilterSet,
 )
-from .models import IpAuthEntry, SipUser
+from .models import Direction, IpAuthEntry, SipUser
 from .templatetags.auth_tab import audit_value
 
 PAGE_SIZE = 25
@@ -106,6 +107,13 @@ class IndexView(AuthTabView, TemplateView):
             blocked = firewall_services.open_blocks_for_entries(page.object_list)
             for entry in page.object_list:
                 entry.open_blocks = blocked.get(entry.pk, [])
+            # An egress hostname shows the addresses it was last looked up to have.
+            hostnames = [
+                entry
+                for entry in page.object_list
+                if entry.is_hostname and entry.direction == Direction.EGRESS
+            ]
+            prefetch_related_objects(hostnames, "resolved_addresses")
         searching = any(
             value
             for key, value in self.request.GET.items()

@@ -173,3 +173,21 @@ def test_two_customers_names_with_one_address_leave_it_to_the_older_entry(
     services.refresh_host_addresses()
     assert addresses_of(older) == {"198.51.100.50"}
     assert addresses_of(newer) == set()
+
+
+def test_the_auth_tab_lists_a_hostname_with_its_addresses_in_one_query_a_page(
+    customer_user, name_server, django_assert_max_num_queries
+):
+    for number in range(3):
+        name_server.records[f"pbx{number}.customer.example"] = [f"198.51.100.{number + 1}"]
+        add_hostname(customer_user, f"pbx{number}.customer.example")
+    add_hostname(customer_user, "late.customer.example")
+    services.refresh_host_addresses()
+    add_hostname(customer_user, "new.customer.example")
+    client = login(customer_user)
+    client.get(reverse("auth_config:index"))
+    with django_assert_max_num_queries(11):
+        page = page_text(client.get(reverse("auth_config:index")))
+    assert "pbx0.customer.example → 198.51.100.1" in page
+    assert "late.customer.example no address found" in page
+    assert "new.customer.example not looked up yet" in page
