@@ -211,6 +211,11 @@ class IpAuthEntry(AuthSettings):
         return is_hostname(self.host)
 
     @property
+    def is_egress_hostname(self):
+        """Looked up before every sync: its addresses are what the switches accept."""
+        return self.direction == Direction.EGRESS and self.is_hostname
+
+    @property
     def uac_password_is_set(self):
         return bool(self.uac_password_encrypted)
 
@@ -410,6 +415,14 @@ class HostAddress(models.Model):
 
     def __str__(self):
         return f"{self.entry.host} → {self.address}"
+
+
+def prefetch_resolved_addresses(entries):
+    """Fetch the looked-up addresses of the egress hostnames among `entries` (a page of them)
+    in one query; address entries have none, so a page without names costs no query."""
+    models.prefetch_related_objects(
+        [entry for entry in entries if entry.is_egress_hostname], "resolved_addresses"
+    )
 
 
 def ha1(username, realm, password, algorithm="md5"):

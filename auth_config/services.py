@@ -185,12 +185,11 @@ def update_ip_auth_entry(*, user, entry, fields):
         entry = IpAuthEntry.objects.select_for_update().get(pk=entry.pk)
         host_before = entry.host
         _apply_ip_fields(entry, fields)
-        _save(entry)
         if entry.host != host_before:
             # The old name's addresses are not the new name's; the queued sync looks it up.
-            entry.resolved_addresses.all().delete()
-            IpAuthEntry.objects.filter(pk=entry.pk).update(resolved_at=None, resolution_error="")
             entry.resolved_at, entry.resolution_error = None, ""
+            entry.resolved_addresses.all().delete()
+        _save(entry)
         _after_commit_sync(_ip_entries_changed([entry]))
     return entry
 

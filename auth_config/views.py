@@ -12,7 +12,6 @@ from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db.models import prefetch_related_objects
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -36,7 +35,7 @@ from .forms import (
     StaffIpAuthTabFilterSet,
     StaffSipUserFilterSet,
 )
-from .models import Direction, IpAuthEntry, SipUser
+from .models import IpAuthEntry, SipUser, prefetch_resolved_addresses
 from .templatetags.auth_tab import audit_value
 
 PAGE_SIZE = 25
@@ -108,12 +107,7 @@ class IndexView(AuthTabView, TemplateView):
             for entry in page.object_list:
                 entry.open_blocks = blocked.get(entry.pk, [])
             # An egress hostname shows the addresses it was last looked up to have.
-            hostnames = [
-                entry
-                for entry in page.object_list
-                if entry.is_hostname and entry.direction == Direction.EGRESS
-            ]
-            prefetch_related_objects(hostnames, "resolved_addresses")
+            prefetch_resolved_addresses(page.object_list)
         searching = any(
             value
             for key, value in self.request.GET.items()

@@ -163,8 +163,8 @@ class IpAuthEntrySerializer(StaffCustomerMixin, StrictSerializerMixin, PortalMod
         }
 
     def get_resolved_addresses(self, entry) -> list[str]:
-        if not entry.is_hostname:
-            return []  # only names are looked up: no query for the many address entries
+        if not entry.is_egress_hostname:
+            return []  # only these are looked up: no query for the many address entries
         return [host_address.address for host_address in entry.resolved_addresses.all()]
 
 

@@ -1,6 +1,5 @@
 """IP-auth entries and SIP users over the API: parse, scope, call the service, present."""
 
-from django.db.models import prefetch_related_objects
 from drf_spectacular.utils import (
     OpenApiExample,
     OpenApiResponse,
@@ -12,7 +11,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from auth_config import services
-from auth_config.models import IpAuthEntry, SipUser
+from auth_config.models import IpAuthEntry, SipUser, prefetch_resolved_addresses
 from portal.api.viewsets import AuditLogMixin, BulkDeleteMixin, CustomerScopedViewSet
 
 from .filters import IpAuthEntryApiFilterSet, SipUserApiFilterSet
@@ -81,9 +80,7 @@ class IpAuthEntryViewSet(AuthObjectViewSet):
     def paginate_queryset(self, queryset):
         page = super().paginate_queryset(queryset)
         if self.action == "list" and page:
-            # One query for the looked-up addresses of the page's hostnames, none without any.
-            hostnames = [entry for entry in page if entry.is_hostname]
-            prefetch_related_objects(hostnames, "resolved_addresses")
+            prefetch_resolved_addresses(page)
         return page
 
     def perform_create(self, serializer):
