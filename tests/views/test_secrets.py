@@ -20,7 +20,8 @@ SIP_PASSWORD = "Qz7xK9vT2mW4rY6pLb3J"
 NEW_SIP_PASSWORD = "Hn5cV8wD3fG6jB9kZs2X"
 UAC_PASSWORD = "Rt4yU7iO1pA3sD5fGh8K"
 SECRETS = [SIP_PASSWORD, NEW_SIP_PASSWORD, UAC_PASSWORD]
-CSRF_VALUE = re.compile(r'name="csrfmiddlewaretoken" value="[^"]*"')
+# Random tokens that may hold any 4 characters by chance: the form field and the htmx header.
+CSRF_VALUE = re.compile(r'name="csrfmiddlewaretoken" value="[^"]*"|"X-CSRFToken": "[^"]*"')
 
 
 def leaked_parts(text):
